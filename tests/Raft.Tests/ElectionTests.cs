@@ -1,0 +1,158 @@
+using RaftKv.Raft.Tests.Simulation;
+
+namespace RaftKv.Raft.Tests;
+
+/// <summary>Leader election, paper section 5.2, with PreVote and CheckQuorum (thesis sections 9.6 and 6.2).</summary>
+public sealed class ElectionTests
+{
+    [Theory]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(7)]
+    public void InitialElection_ElectsExactlyOneLeaderThatEveryoneFollows(int nodes)
+    {
+        // Section 5.2: servers start as followers; one times out, wins a majority and becomes leader.
+        var cluster = new Cluster(nodes, seed: 1);
+        var leader = cluster.WaitForLeader();
+        cluster.MustRunUntil(() => cluster.Nodes.All(n => n.Raft!.Lead == leader.Id), 100, "everyone following the leader");
+        Assert.Single(cluster.Nodes, n => n.Raft!.Role == RaftRole.Leader);
+        Assert.All(cluster.Nodes, n => Assert.Equal(leader.Raft!.Term, n.Raft!.Term));
+        // The same leader stays: heartbeats keep followers from timing out.
+        var term = leader.Raft!.Term;
+        cluster.RunTicks(200);
+        Assert.Equal(RaftRole.Leader, leader.Raft.Role);
+        Assert.Equal(term, leader.Raft.Term);
+    }
+
+    [Fact]
+    public void InitialElection_LogsReadableLines()
+    {
+        var cluster = new Cluster(3, seed: 7);
+        var leader = cluster.WaitForLeader();
+        var lines = cluster.Trace.Lines;
+        var term = leader.Raft!.Term;
+        Assert.Contains(lines, l => l.EndsWith($"{leader.Name} became candidate at term {term}", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"{leader.Name} received vote from ", StringComparison.Ordinal) && l.EndsWith($"at term {term}", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"{leader.Name} became leader at term {term} (votes: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ReElection_AfterLeaderFailure_NewLeaderInHigherTerm_OldLeaderRejoinsAsFollower()
+    {
+        // Section 5.2: when followers stop hearing heartbeats they elect a new leader.
+        var cluster = new Cluster(3, seed: 2);
+        var first = cluster.WaitForLeader();
+        var firstTerm = first.Raft!.Term;
+        cluster.Crash(first.Id);
+        var second = cluster.WaitForLeader();
+        Assert.NotEqual(first.Id, second.Id);
+        Assert.True(second.Raft!.Term > firstTerm);
+
+        cluster.Restart(first.Id);
+        cluster.MustRunUntil(() => first.Raft!.Lead == second.Id, 200, "the old leader following the new one");
+        Assert.Equal(RaftRole.Follower, first.Raft!.Role);
+        Assert.Equal(second.Id, cluster.Leader!.Id);
+    }
+
+    [Fact]
+    public void NoElection_WhenAMajorityIsDown()
+    {
+        // Section 5.2: a candidate needs votes from a majority of the full cluster.
+        var cluster = new Cluster(5, seed: 3);
+        var leader = cluster.WaitForLeader();
+        var others = cluster.Nodes.Where(n => n.Id != leader.Id).Take(3).ToArray();
+        foreach (var n in others) cluster.Crash(n.Id);
+        // The leader loses its quorum (CheckQuorum) and nobody can win.
+        cluster.RunTicks(300);
+        Assert.DoesNotContain(cluster.Nodes, n => n.Raft?.Role == RaftRole.Leader);
+
+        cluster.Restart(others[0].Id);
+        var again = cluster.WaitForLeader();
+        Assert.True(again.IsUp);
+    }
+
+    [Fact]
+    public void ManyElections_UnderChurn_AlwaysRecoverALeader()
+    {
+        // Section 5.2: repeated failures of random nodes, one at a time, with a majority always up.
+        var cluster = new Cluster(5, seed: 4);
+        var random = new Random(4);
+        var elections = 0;
+        for (var round = 0; round < 30; round++)
+        {
+            var leader = cluster.WaitForLeader();
+            var victim = random.Next(3) == 0 ? leader : cluster.Nodes[random.Next(5)];
+            cluster.Crash(victim.Id);
+            cluster.RunTicks(random.Next(5, 40));
+            cluster.Restart(victim.Id);
+            if (victim == leader) elections++;
+        }
+        cluster.WaitForLeader();
+        Assert.True(elections > 3, $"the churn should have killed the leader several times, did {elections}");
+    }
+
+    [Fact]
+    public void PreVote_PartitionedNodeDoesNotRaiseTheTermOfTheHealthyMajority()
+    {
+        // Thesis section 9.6: a node cut off from the cluster times out again and again, but its pre-votes fail,
+        // so its term stays; when it comes back the leader keeps leading in the same term.
+        var cluster = new Cluster(3, seed: 5);
+        var leader = cluster.WaitForLeader();
+        var term = leader.Raft!.Term;
+        var loner = cluster.Nodes.First(n => n.Id != leader.Id);
+        cluster.Isolate(loner.Id);
+        cluster.RunTicks(200); // 20 election timeouts
+        Assert.Equal(term, loner.Raft!.Term);
+        Assert.Contains(cluster.Trace.Lines, l => l.Contains($"{loner.Name} became pre-candidate", StringComparison.Ordinal));
+
+        cluster.Heal();
+        cluster.RunTicks(100);
+        Assert.Equal(leader.Id, cluster.Leader!.Id);
+        Assert.Equal(term, leader.Raft.Term);
+        Assert.Equal(leader.Id, loner.Raft.Lead);
+    }
+
+    [Fact]
+    public void WithoutPreVote_PartitionedNodeRaisesItsTerm_ButCheckQuorumLeaseKeepsTheLeader()
+    {
+        // Contrast with the PreVote test: without it the loner's term climbs. With CheckQuorum the healthy nodes
+        // ignore its vote requests while they hear from their leader (leader lease), so the cluster keeps working
+        // until the leader learns the higher term from the loner's responses; then a new election follows.
+        var cluster = new Cluster(3, seed: 6, c => c with { PreVote = false });
+        var leader = cluster.WaitForLeader();
+        var term = leader.Raft!.Term;
+        var loner = cluster.Nodes.First(n => n.Id != leader.Id);
+        cluster.Isolate(loner.Id);
+        cluster.RunTicks(200);
+        Assert.True(loner.Raft!.Term > term + 3, $"term should climb without pre-vote, is {loner.Raft.Term}");
+        var lonerTerm = loner.Raft.Term;
+        cluster.Heal();
+        // The disruption the pre-vote test rules out: the old leader learns the higher term and steps down.
+        cluster.MustRunUntil(() => cluster.Leader is { } l && l.Raft!.Term >= lonerTerm && cluster.Nodes.All(n => n.Raft!.Lead == l.Id),
+            300, "a leader at the loner's raised term");
+        Assert.True(cluster.Leader!.Raft!.Term > term);
+    }
+
+    [Fact]
+    public void CheckQuorum_IsolatedLeaderStepsDown()
+    {
+        // Thesis section 6.2: a leader that cannot reach a majority for an election timeout steps down, so
+        // clients are not left talking to a leader that can no longer commit.
+        var cluster = new Cluster(3, seed: 8);
+        var leader = cluster.WaitForLeader();
+        cluster.Isolate(leader.Id);
+        cluster.MustRunUntil(() => leader.Raft!.Role != RaftRole.Leader, 50, "the isolated leader stepping down");
+        Assert.Contains(cluster.Trace.Lines, l => l.Contains($"{leader.Name} stepped down: lost contact with a quorum", StringComparison.Ordinal));
+        var other = cluster.WaitForLeader();
+        Assert.NotEqual(leader.Id, other.Id);
+    }
+
+    [Fact]
+    public void SingleNodeCluster_ElectsItselfAndCommits()
+    {
+        var cluster = new Cluster(1, seed: 9);
+        var leader = cluster.WaitForLeader();
+        Assert.True(cluster.Propose("x").IsAccepted);
+        cluster.MustRunUntil(() => leader.Applied.Contains("x"), 10, "single-node commit");
+    }
+}

@@ -1,0 +1,328 @@
+using System.Text;
+
+namespace RaftKv.Raft.Tests.Simulation;
+
+/// <summary>Where a crash strikes within the handling of a Ready.</summary>
+public enum CrashPoint
+{
+    /// <summary>Before anything of the Ready is persisted: all of it is lost.</summary>
+    BeforePersist,
+    /// <summary>After persisting, before any message is sent.</summary>
+    AfterPersist,
+}
+
+/// <summary>
+/// A deterministic simulated cluster: N <see cref="RaftNode"/>s, their storage, a <see cref="SimNetwork"/>, and a
+/// <see cref="SafetyChecker"/> run after every Ready and every tick. Everything random comes from one seed.
+/// </summary>
+public sealed class Cluster
+{
+    private readonly Func<RaftConfig, RaftConfig> _configure;
+    private readonly Dictionary<ulong, CrashPoint> _crashDuringNextReady = [];
+    private readonly Dictionary<string, ulong> _proposedAt = [];
+    private readonly Dictionary<ulong, (ulong MinIndex, ulong NodeId)> _pendingReads = [];
+    private ulong _nextReadId;
+
+    public Cluster(int nodes, long seed, Func<RaftConfig, RaftConfig>? configure = null)
+    {
+        if (nodes is < 1 or > 9) throw new ArgumentOutOfRangeException(nameof(nodes));
+        Seed = seed;
+        Random = new Random(unchecked((int)seed ^ (int)(seed >> 32)));
+        Network = new SimNetwork(new Random(Random.Next()));
+        _configure = configure ?? (c => c);
+        Nodes = Enumerable.Range(1, nodes).Select(i => new SimNode((ulong)i, NameOf((ulong)i))).ToArray();
+        foreach (var node in Nodes) Start(node);
+    }
+
+    public long Seed { get; }
+
+    public Random Random { get; }
+
+    public SimNetwork Network { get; }
+
+    public SafetyChecker Checker { get; } = new();
+
+    public Trace Trace { get; } = new();
+
+    public long Now { get; private set; }
+
+    public IReadOnlyList<SimNode> Nodes { get; }
+
+    public IEnumerable<ulong> Ids => Nodes.Select(n => n.Id);
+
+    /// <summary>Client writes whose entry was applied at the index the leader assigned: they must never be lost.</summary>
+    public Dictionary<string, ulong> Acknowledged { get; } = [];
+
+    /// <summary>Linearizable reads answered and checked.</summary>
+    public int ReadsAnswered { get; private set; }
+
+    public static string NameOf(ulong id) => ((char)('A' + (int)id - 1)).ToString();
+
+    public SimNode this[string name] => Nodes.Single(n => n.Name == name);
+
+    public SimNode Node(ulong id) => Nodes[(int)id - 1];
+
+    private void Start(SimNode node)
+    {
+        var config = _configure(new RaftConfig
+        {
+            Id = node.Id,
+            Voters = Ids.ToArray(),
+            ElectionTimeoutTicks = 10,
+            HeartbeatTimeoutTicks = 1,
+            NameOf = NameOf,
+            AppliedIndex = node.Storage.Snapshot?.Index ?? 0,
+        });
+        node.RestoreStateMachine(node.Storage.Snapshot?.Data ?? default);
+        node.Raft = new RaftNode(config, node.Storage, new Random(Random.Next()));
+        node.LastSeenCommit = node.Raft.CommitIndex;
+    }
+
+    /// <summary>Stops a node at once: its memory is lost, its storage stays.</summary>
+    public void Crash(ulong id)
+    {
+        var node = Node(id);
+        if (node.Raft is null) return;
+        node.Raft = null;
+        Trace.Add(Now, $"crash {node.Name}");
+    }
+
+    /// <summary>Crashes the node in the middle of handling its next Ready.</summary>
+    public void CrashDuringNextReady(ulong id, CrashPoint point) => _crashDuringNextReady[id] = point;
+
+    public void Restart(ulong id)
+    {
+        var node = Node(id);
+        if (node.Raft is not null) return;
+        node.Incarnation++;
+        Start(node);
+        Trace.Add(Now, $"restart {node.Name} (term {node.Raft!.Term}, last {node.Raft.LastIndex}, commit {node.Raft.CommitIndex})");
+    }
+
+    public void Partition(params ulong[][] groups)
+    {
+        Network.Partition(groups);
+        Trace.Add(Now, "partition " + string.Join(" | ", groups.Select(g => string.Concat(g.Select(NameOf)))));
+    }
+
+    public void Isolate(ulong id)
+    {
+        Network.Isolate(id, Ids);
+        Trace.Add(Now, $"isolate {NameOf(id)}");
+    }
+
+    public void Heal()
+    {
+        Network.Heal();
+        Trace.Add(Now, "heal");
+    }
+
+    /// <summary>Runs one tick: every live node ticks, then messages and Readies are processed until quiet.</summary>
+    public void Tick()
+    {
+        Now++;
+        foreach (var node in Nodes) node.Raft?.Tick();
+        Settle();
+    }
+
+    /// <summary>Processes Readies and due messages until nothing is left for this tick (bounded).</summary>
+    public void Settle()
+    {
+        for (var round = 0; round < 1000; round++)
+        {
+            var any = false;
+            foreach (var node in Nodes) any |= ProcessReady(node);
+            var due = Network.TakeDue(Now);
+            foreach (var m in due)
+            {
+                var to = Node(m.To);
+                to.Raft?.Step(m);
+            }
+            CheckLeaders();
+            if (!any && due.Count == 0) return;
+        }
+        Fail("the cluster did not settle within 1000 rounds in one tick (message storm)");
+    }
+
+    public void RunTicks(int ticks)
+    {
+        for (var i = 0; i < ticks; i++) Tick();
+    }
+
+    /// <summary>Ticks until <paramref name="condition"/> holds; false if it did not within <paramref name="maxTicks"/>.</summary>
+    public bool RunUntil(Func<bool> condition, int maxTicks)
+    {
+        for (var i = 0; i < maxTicks; i++)
+        {
+            if (condition()) return true;
+            Tick();
+        }
+        return condition();
+    }
+
+    public void MustRunUntil(Func<bool> condition, int maxTicks, string what)
+    {
+        if (!RunUntil(condition, maxTicks)) Fail($"liveness: {what} did not happen within {maxTicks} ticks");
+    }
+
+    /// <summary>The live leader with the highest term, if any.</summary>
+    public SimNode? Leader => Nodes.Where(n => n.Raft?.Role == RaftRole.Leader).MaxBy(n => n.Raft!.Term);
+
+    public SimNode WaitForLeader(int maxTicks = 500)
+    {
+        MustRunUntil(() => Leader is not null && Nodes.Count(n => n.IsUp && n.Raft!.Lead == Leader.Id) >= Nodes.Count / 2 + 1,
+            maxTicks, "electing a leader a quorum follows");
+        return Leader!;
+    }
+
+    /// <summary>Proposes a client write on <paramref name="node"/> (the leader by default); tracks it for acknowledgement.</summary>
+    public ProposeResult Propose(string data, SimNode? node = null)
+    {
+        node ??= Leader;
+        if (node?.Raft is null) return new ProposeResult(ProposeStatus.NotLeader, 0, 0, 0);
+        var result = node.Raft.Propose(Encoding.UTF8.GetBytes(data));
+        if (result.IsAccepted)
+        {
+            _proposedAt[data] = result.FirstIndex;
+            Trace.Add(Now, $"propose '{data}' at {node.Name} -> index {result.FirstIndex} term {result.Term}");
+        }
+        return result;
+    }
+
+    /// <summary>Issues a linearizable read at a node; checked when answered.</summary>
+    public RequestStatus Read(SimNode node)
+    {
+        if (node.Raft is null) return RequestStatus.NoLeader;
+        var id = ++_nextReadId;
+        var status = node.Raft.ReadIndex(id);
+        if (status is RequestStatus.Accepted or RequestStatus.Forwarded)
+        {
+            // Linearizability: the read must see every write acknowledged before it started.
+            var minIndex = Acknowledged.Count == 0 ? 0 : Acknowledged.Values.Max();
+            _pendingReads[id] = (minIndex, node.Id);
+        }
+        return status;
+    }
+
+    /// <summary>Takes a snapshot of a node's state machine at its applied index and compacts its log.</summary>
+    public void Compact(ulong id)
+    {
+        var node = Node(id);
+        if (node.Raft is null || node.AppliedIndex <= node.Storage.FirstIndex - 1) return;
+        node.Storage.CreateSnapshot(node.AppliedIndex, node.Raft.Membership, node.SnapshotStateMachine());
+        Trace.Add(Now, $"{node.Name} compacted its log up to {node.AppliedIndex}");
+    }
+
+    private bool ProcessReady(SimNode node)
+    {
+        var raft = node.Raft;
+        if (raft is null || !raft.HasReady) return false;
+        var rd = raft.GetReady();
+        CrashPoint? crash = _crashDuringNextReady.Remove(node.Id, out var point) ? point : null;
+        if (crash == CrashPoint.BeforePersist)
+        {
+            Trace.Add(Now, $"crash {node.Name} before persisting a Ready ({rd.Entries.Count} entries, {rd.Messages.Count} messages lost)");
+            node.Raft = null;
+            return true;
+        }
+        try
+        {
+            Persist(node, rd);
+            if (crash == CrashPoint.AfterPersist)
+            {
+                Trace.Add(Now, $"crash {node.Name} after persisting a Ready ({rd.Messages.Count} messages not sent)");
+                node.Raft = null;
+                return true;
+            }
+            foreach (var m in rd.Messages) Network.Send(m, Now);
+            Apply(node, rd);
+            foreach (var e in rd.Events) Trace.Add(Now, e.Text);
+            raft.Advance();
+            Checker.OnCommitIndex(node, raft.CommitIndex);
+        }
+        catch (SimulationFailure e)
+        {
+            Fail(e.Message);
+        }
+        catch (RaftInvariantException e)
+        {
+            Fail($"{node.Name} broke an invariant: {e.Message}");
+        }
+        return true;
+    }
+
+    private void Persist(SimNode node, Ready rd)
+    {
+        if (rd.Snapshot is { } snapshot)
+        {
+            node.Storage.ApplySnapshot(snapshot);
+            Checker.OnSnapshotPersisted(node, snapshot);
+        }
+        if (rd.Entries.Count > 0)
+        {
+            node.Storage.Append(rd.Entries);
+            Checker.OnEntriesPersisted(node, rd.Entries);
+        }
+        if (rd.HardState is { } hard)
+        {
+            Checker.OnHardStatePersisted(node, node.Storage.HardState, hard);
+            node.Storage.SetHardState(hard);
+        }
+    }
+
+    private void Apply(SimNode node, Ready rd)
+    {
+        if (rd.Snapshot is { } snapshot)
+        {
+            node.RestoreStateMachine(snapshot.Data);
+            if (node.AppliedIndex != snapshot.Index) Fail($"{node.Name} restored a snapshot whose state is at {node.AppliedIndex}, not {snapshot.Index}");
+        }
+        foreach (var e in rd.CommittedEntries)
+        {
+            Checker.OnApplied(node, e);
+            node.AppliedIndex = e.Index;
+            node.AppliedHash = Hash.Entry(node.AppliedHash, e);
+            if (e.Data.IsEmpty) continue;
+            var data = Hash.Text(e.Data);
+            node.Applied.Add(data);
+            if (node.Raft?.Role == RaftRole.Leader && _proposedAt.TryGetValue(data, out var index) && index == e.Index)
+            {
+                Acknowledged[data] = index;
+                _proposedAt.Remove(data);
+            }
+        }
+        foreach (var rs in rd.ReadStates)
+        {
+            if (!_pendingReads.Remove(rs.RequestId, out var read)) continue;
+            if (read.NodeId != node.Id) Fail($"read {rs.RequestId} answered on {node.Name}, issued on {NameOf(read.NodeId)}");
+            if (rs.Index < read.MinIndex)
+                Fail($"linearizability: read {rs.RequestId} on {node.Name} got index {rs.Index}, but index {read.MinIndex} was acknowledged before it began");
+            if (rs.Index > Checker.MaxCommitted) Fail($"read {rs.RequestId} got index {rs.Index} beyond every commit ({Checker.MaxCommitted})");
+            ReadsAnswered++;
+        }
+    }
+
+    private void CheckLeaders()
+    {
+        try
+        {
+            foreach (var node in Nodes)
+            {
+                if (node.Raft is not { Role: RaftRole.Leader } raft) continue;
+                Checker.OnLeader(node, raft.Term);
+                Checker.OnLeaderLog(node, raft.Term);
+            }
+        }
+        catch (SimulationFailure e)
+        {
+            Fail(e.Message);
+        }
+    }
+
+    /// <summary>Throws a failure carrying the seed and the trace, so the run can be replayed.</summary>
+    public void Fail(string message)
+    {
+        var state = string.Join('\n', Nodes.Select(n => "  " + n));
+        throw new SimulationFailure($"{message}\nseed: {Seed} (replay with RAFT_SIM_SEED={Seed})\nnodes:\n{state}\ntrace:\n{Trace}");
+    }
+}
