@@ -19,6 +19,7 @@ public sealed class Cluster
 {
     private readonly Func<RaftConfig, RaftConfig> _configure;
     private readonly Dictionary<ulong, CrashPoint> _crashDuringNextReady = [];
+    private readonly List<(ulong From, ulong To, bool Delivered)> _snapshotReports = [];
     private readonly Dictionary<string, ulong> _proposedAt = [];
     private readonly Dictionary<ulong, (ulong MinIndex, ulong NodeId)> _pendingReads = [];
     private ulong _nextReadId;
@@ -30,6 +31,11 @@ public sealed class Cluster
         Random = new Random(unchecked((int)seed ^ (int)(seed >> 32)));
         Network = new SimNetwork(new Random(Random.Next()));
         _configure = configure ?? (c => c);
+        // Like a real transport, report whether a snapshot got through (RaftNode.ReportSnapshot's contract).
+        Network.OnDropped = m =>
+        {
+            if (m.Type == MessageType.Snapshot) _snapshotReports.Add((m.From, m.To, false));
+        };
         Nodes = Enumerable.Range(1, nodes).Select(i => new SimNode((ulong)i, NameOf((ulong)i))).ToArray();
         foreach (var node in Nodes) Start(node);
     }
@@ -111,6 +117,16 @@ public sealed class Cluster
         Trace.Add(Now, $"isolate {NameOf(id)}");
     }
 
+    /// <summary>Ends all fault injection: heals partitions, stops loss and duplication, disarms pending crashes.</summary>
+    public void StopFaults()
+    {
+        _crashDuringNextReady.Clear();
+        Network.DropRate = 0;
+        Network.DuplicateRate = 0;
+        Network.Filter = null;
+        Heal();
+    }
+
     public void Heal()
     {
         Network.Heal();
@@ -137,9 +153,13 @@ public sealed class Cluster
             {
                 var to = Node(m.To);
                 to.Raft?.Step(m);
+                if (m.Type == MessageType.Snapshot) _snapshotReports.Add((m.From, m.To, to.IsUp));
             }
+            var reports = _snapshotReports.Count;
+            foreach (var (from, to, delivered) in _snapshotReports) Node(from).Raft?.ReportSnapshot(to, delivered);
+            _snapshotReports.Clear();
             CheckLeaders();
-            if (!any && due.Count == 0) return;
+            if (!any && due.Count == 0 && reports == 0) return;
         }
         Fail("the cluster did not settle within 1000 rounds in one tick (message storm)");
     }

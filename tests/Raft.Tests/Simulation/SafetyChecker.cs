@@ -39,6 +39,9 @@ public sealed class SafetyChecker
         var first = entries[0].Index;
         if (first <= node.PrefixBase) Fail("storage contract", $"{node.Name} persisted entry {first} at or below its snapshot {node.PrefixBase}");
         if (first > node.PersistedLastIndex + 1) Fail("storage contract", $"{node.Name} persisted entry {first} after a gap (last {node.PersistedLastIndex})");
+        // A node that holds a committed entry must never replace it (a stale leader may still append at a
+        // committed index of its own diverged log; that is legal until it applies it, which is checked on apply).
+        var heldCommitted = first <= MaxCommitted && node.TryPrefixAt(first, out var before) && before == _committedPrefix[(int)first];
         var keep = (int)(first - node.PrefixBase);
         node.PrefixHashes.RemoveRange(keep, node.PrefixHashes.Count - keep);
         var hash = node.PrefixHashes[^1];
@@ -54,8 +57,7 @@ public sealed class SafetyChecker
             }
             else _prefixOf[(e.Index, e.Term)] = hash;
         }
-        // Truncating a committed entry would lose it.
-        if (first <= MaxCommitted && node.TryPrefixAt(first, out var h) && h != _committedPrefix[(int)first])
+        if (heldCommitted && node.TryPrefixAt(first, out var after) && after != _committedPrefix[(int)first])
             Fail("leader completeness / state machine safety", $"{node.Name} overwrote committed entry {first}");
     }
 

@@ -33,6 +33,9 @@ public sealed class SimNetwork(Random random)
 
     public int InFlight => _inFlight.Count;
 
+    /// <summary>Called for every message lost (dropped at random, by a cut link, by the filter or for lack of room).</summary>
+    public Action<Message>? OnDropped { get; set; }
+
     public long Delivered { get; private set; }
 
     public long Dropped { get; private set; }
@@ -42,6 +45,7 @@ public sealed class SimNetwork(Random random)
         if (_inFlight.Count >= CapacityMessages || random.NextDouble() < DropRate)
         {
             Dropped++;
+            OnDropped?.Invoke(message);
             return;
         }
         Enqueue(message, now);
@@ -65,7 +69,11 @@ public sealed class SimNetwork(Random random)
                 var (_, seq, m) = _inFlight[i];
                 _inFlight[i] = _inFlight[^1];
                 _inFlight.RemoveAt(_inFlight.Count - 1);
-                if (_cut.Contains((m.From, m.To)) || (Filter is not null && !Filter(m))) Dropped++;
+                if (_cut.Contains((m.From, m.To)) || (Filter is not null && !Filter(m)))
+                {
+                    Dropped++;
+                    OnDropped?.Invoke(m);
+                }
                 else due.Add((seq, m));
             }
             else i++;
