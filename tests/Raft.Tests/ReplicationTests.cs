@@ -182,13 +182,15 @@ public sealed class ReplicationTests
         // Term c: S1 returns and wins with S2, S3, then copies X (not its new no-op) to S3.
         cluster.Restart(s1);
         cluster.Partition([s1, s2, s3], [s4], [s5]);
-        // Drop S1's appends that carry its term-c no-op (index 3) to a node that already holds X.
-        cluster.Network.Filter = m => !(m.From == s1 && m.Type == MessageType.Append && m.Entries.Any(e => e.Index >= 3)
-            && cluster.Node(m.To).Storage.TryGetTerm(2, out var t2) == LogLookup.Ok && t2 == termA);
+        // Once S3 holds X it must not receive S1's term-c no-op at index 3 (S2 may: it is then on two of five).
+        cluster.Network.Filter = m => !(m.From == s1 && m.To == s3 && m.Type == MessageType.Append && m.Entries.Any(e => e.Index >= 3)
+            && cluster.Node(s3).Storage.TryGetTerm(2, out var t2) == LogLookup.Ok && t2 == termA);
         cluster.MustRunUntil(() => Campaigned(cluster, s1) && cluster.Node(s3).Storage.LastIndex == 2
             && cluster.Node(s3).Storage.TryGetTerm(2, out var t) == LogLookup.Ok && t == termA && termA < termB, 30, "X copied to S3");
+        cluster.MustRunUntil(() => cluster.Node(s1).Raft!.GetStatus().Progress.Count(p => p.Match >= 2) >= 2, 20,
+            "S1 knowing X is on S2 and S3");
         cluster.RunTicks(5);
-        // X (term a) is on S1, S2, S3 — a majority of five — yet it is not committed.
+        // X (term a) is on S1, S2, S3, a majority of five, and S1 knows it; yet it is not committed.
         Assert.Equal(1UL, cluster.Node(s1).Raft!.CommitIndex);
         cluster.Crash(s1);
 
