@@ -166,7 +166,7 @@ public sealed partial class RaftNode
     private void BecomeLeader()
     {
         if (Role == RaftRole.Follower) throw new RaftInvariantException($"{Me}: invalid transition follower -> leader");
-        var voters = _votes.Where(v => v.Value).Select(v => v.Key).Order().Select(Name).ToArray();
+        var voters = _votes.Where(v => v.Value).Select(v => Name(v.Key)).Order(StringComparer.Ordinal).ToArray();
         Reset(Term);
         Lead = Id;
         Role = RaftRole.Leader;

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace RaftKv.Raft.Hosting;
+
+public sealed partial class RaftHost
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Text}")]
+    private static partial void LogRoleEvent(ILogger logger, string text);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "{Text}")]
+    private static partial void LogDetailEvent(ILogger logger, string text);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "dropped {Count} raft events: more than the limit happened between two loop iterations")]
+    private static partial void LogDroppedEvents(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "dropped an invalid message from {From}: {Reason}")]
+    private static partial void LogInvalidMessage(ILogger logger, ulong from, string reason);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Critical, Message = "raft loop stopped by a fatal error; the node must be restarted")]
+    private static partial void LogFatal(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "snapshot at index {Index} ({Bytes} bytes); log compacted")]
+    private static partial void LogSnapshot(ILogger logger, ulong index, int bytes);
+}

@@ -1,0 +1,254 @@
+namespace RaftKv.Raft.Hosting;
+
+public sealed partial class RaftHost
+{
+    // Loop-thread state.
+    private readonly Dictionary<ulong, (ulong Term, TaskCompletionSource<object?> Completion)> _pendingProposals = [];
+    private readonly Dictionary<ulong, TaskCompletionSource> _readsAwaitingIndex = [];
+    private readonly List<(ulong Index, TaskCompletionSource Completion)> _readsAwaitingApply = [];
+    private readonly List<ProposeInput> _proposalBatch = [];
+    private readonly List<ReadOnlyMemory<byte>> _proposalData = [];
+    private ulong _nextReadId;
+    private ulong _lastSnapshotIndex;
+    private SoftState _softState;
+
+    private async Task RunLoopAsync()
+    {
+        var node = _node!;
+        var reader = _inbox.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var handled = 0;
+                while (handled < _options.MaxInputsPerIteration && reader.TryRead(out var input))
+                {
+                    Handle(node, input);
+                    handled++;
+                }
+                var ticks = Math.Min(Interlocked.Exchange(ref _ticksDue, 0), _options.MaxCatchUpTicks);
+                for (var i = 0; i < ticks; i++) node.Tick();
+                FlushProposals(node);
+                while (node.HasReady) HandleReady(node, node.GetReady());
+                MaybeSnapshot(node);
+                _status = node.GetStatus();
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            // Storage failure or a broken invariant: the node must not continue with state it cannot trust.
+            LogFatal(_logger, e);
+            _stoppedReason = $"fatal error: {e.Message}";
+            throw;
+        }
+        finally
+        {
+            FailEverything(new NodeStoppedException(_stoppedReason ?? "stopped"));
+        }
+    }
+
+    private void Handle(RaftNode node, HostInput input)
+    {
+        switch (input)
+        {
+            case MessageInput { Message: var m }:
+                try
+                {
+                    node.Step(m);
+                }
+                catch (ArgumentException e)
+                {
+                    LogInvalidMessage(_logger, m.From, e.Message);
+                }
+                break;
+            case ProposeInput p:
+                _proposalBatch.Add(p);
+                break;
+            case ReadInput r:
+                StartRead(node, r);
+                break;
+            case ReportInput { Unreachable: true } report:
+                node.ReportUnreachable(report.PeerId);
+                break;
+            case ReportInput report:
+                node.ReportSnapshot(report.PeerId, report.SnapshotDelivered);
+                break;
+            case TransferInput t:
+                t.Completion.TrySetResult(node.TransferLeadership(t.Target));
+                break;
+            case WakeInput:
+                break;
+        }
+    }
+
+    /// <summary>All proposals gathered in this iteration become one batch: one append message per follower, one fsync.</summary>
+    private void FlushProposals(RaftNode node)
+    {
+        if (_proposalBatch.Count == 0) return;
+        try
+        {
+            if (_pendingProposals.Count + _proposalBatch.Count > _options.MaxPendingProposals)
+            {
+                foreach (var p in _proposalBatch) p.Completion.TrySetException(new ProposalDroppedException("too many proposals are waiting to commit"));
+                return;
+            }
+            _proposalData.Clear();
+            foreach (var p in _proposalBatch) _proposalData.Add(p.Command);
+            var result = node.Propose(_proposalData);
+            if (!result.IsAccepted)
+            {
+                Exception error = result.Status switch
+                {
+                    ProposeStatus.NotLeader => new NotLeaderException(result.LeaderHint, result.LeaderHint == RaftNode.None ? null : _options.Raft.NameOf(result.LeaderHint)),
+                    ProposeStatus.TransferInProgress => new ProposalDroppedException("leadership is being transferred"),
+                    _ => new ProposalDroppedException("too many uncommitted entries"),
+                };
+                foreach (var p in _proposalBatch) p.Completion.TrySetException(error);
+                return;
+            }
+            for (var i = 0; i < _proposalBatch.Count; i++)
+            {
+                _pendingProposals[result.FirstIndex + (ulong)i] = (result.Term, _proposalBatch[i].Completion);
+            }
+        }
+        finally
+        {
+            _proposalBatch.Clear();
+        }
+    }
+
+    private void StartRead(RaftNode node, ReadInput read)
+    {
+        var id = ++_nextReadId;
+        var status = node.ReadIndex(id);
+        switch (status)
+        {
+            case RequestStatus.Accepted or RequestStatus.Forwarded:
+                _readsAwaitingIndex[id] = read.Completion;
+                break;
+            case RequestStatus.NoLeader:
+                read.Completion.TrySetException(new NotLeaderException(RaftNode.None, null));
+                break;
+            default:
+                read.Completion.TrySetException(new ProposalDroppedException($"read refused: {status}"));
+                break;
+        }
+    }
+
+    private void HandleReady(RaftNode node, Ready rd)
+    {
+        // 1. Persist (one fsync for the whole batch), 2. send, 3. apply, 4. advance: see Ready.
+        _store.Save(rd.HardState, rd.Entries, rd.Snapshot, rd.MustSync);
+        if (rd.Messages.Count > 0) _transport.Send(rd.Messages);
+        if (rd.Snapshot is { } snapshot)
+        {
+            _stateMachine.Restore(snapshot.Data);
+            _lastSnapshotIndex = snapshot.Index;
+            FailProposalsUpTo(snapshot.Index);
+        }
+        foreach (var entry in rd.CommittedEntries) ApplyEntry(entry);
+        foreach (var rs in rd.ReadStates)
+        {
+            if (_readsAwaitingIndex.Remove(rs.RequestId, out var completion)) _readsAwaitingApply.Add((rs.Index, completion));
+        }
+        foreach (var e in rd.Events)
+        {
+            if (e.Kind is RaftEventKind.BecameLeader or RaftEventKind.BecameCandidate or RaftEventKind.SteppedDown
+                or RaftEventKind.VoteReceived or RaftEventKind.LeadershipTransfer or RaftEventKind.SnapshotRestored)
+                LogRoleEvent(_logger, e.Text);
+            else LogDetailEvent(_logger, e.Text);
+            EventRaised?.Invoke(e);
+        }
+        if (rd.DroppedEvents > 0) LogDroppedEvents(_logger, rd.DroppedEvents);
+        node.Advance();
+        if (rd.SoftState is { } soft) OnSoftState(soft);
+        ReleaseReads(node.AppliedIndex);
+    }
+
+    private void ApplyEntry(in Entry entry)
+    {
+        object? result;
+        try
+        {
+            result = _stateMachine.Apply(entry);
+        }
+        catch (Exception e)
+        {
+            // A state machine that cannot apply a committed entry would diverge from its peers: stop the node.
+            throw new InvalidOperationException($"the state machine failed to apply entry {entry.Index} (term {entry.Term})", e);
+        }
+        if (_pendingProposals.Remove(entry.Index, out var pending))
+        {
+            if (pending.Term == entry.Term) pending.Completion.TrySetResult(result);
+            else pending.Completion.TrySetException(new ProposalDroppedException($"leadership changed; index {entry.Index} holds another entry"));
+        }
+        Applied?.Invoke(entry);
+    }
+
+    private void OnSoftState(SoftState soft)
+    {
+        var wasLeader = _softState.Role == RaftRole.Leader;
+        _softState = soft;
+        if (wasLeader && soft.Role != RaftRole.Leader)
+        {
+            // Reads waiting for this leader's confirmation will never get it.
+            foreach (var (_, completion) in _readsAwaitingIndex) completion.TrySetException(new NotLeaderException(soft.Leader, null));
+            _readsAwaitingIndex.Clear();
+        }
+        LeaderChanged?.Invoke(soft);
+    }
+
+    private void ReleaseReads(ulong appliedIndex)
+    {
+        if (_readsAwaitingApply.Count == 0) return;
+        _readsAwaitingApply.RemoveAll(r =>
+        {
+            if (r.Index > appliedIndex) return false;
+            r.Completion.TrySetResult();
+            return true;
+        });
+    }
+
+    private void FailProposalsUpTo(ulong index)
+    {
+        foreach (var key in _pendingProposals.Keys.Where(k => k <= index).ToArray())
+        {
+            _pendingProposals.Remove(key, out var p);
+            p.Completion.TrySetException(new ProposalDroppedException("replaced by a snapshot from the leader; outcome unknown"));
+        }
+    }
+
+    private void MaybeSnapshot(RaftNode node)
+    {
+        var applied = node.AppliedIndex;
+        if (_options.SnapshotEveryEntries == 0 || applied - _lastSnapshotIndex < _options.SnapshotEveryEntries) return;
+        var data = _stateMachine.TakeSnapshot();
+        _store.CreateSnapshot(applied, node.Membership, data);
+        _lastSnapshotIndex = applied;
+        LogSnapshot(_logger, applied, data.Length);
+    }
+
+    private void FailEverything(Exception error)
+    {
+        foreach (var (_, p) in _pendingProposals) p.Completion.TrySetException(error);
+        _pendingProposals.Clear();
+        foreach (var (_, r) in _readsAwaitingIndex) r.TrySetException(error);
+        _readsAwaitingIndex.Clear();
+        foreach (var (_, r) in _readsAwaitingApply) r.TrySetException(error);
+        _readsAwaitingApply.Clear();
+        foreach (var p in _proposalBatch) p.Completion.TrySetException(error);
+        _proposalBatch.Clear();
+        while (_inbox.Reader.TryRead(out var input))
+        {
+            switch (input)
+            {
+                case ProposeInput p: p.Completion.TrySetException(error); break;
+                case ReadInput r: r.Completion.TrySetException(error); break;
+                case TransferInput t: t.Completion.TrySetException(error); break;
+            }
+        }
+    }
+}

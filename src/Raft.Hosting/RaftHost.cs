@@ -1,0 +1,196 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace RaftKv.Raft.Hosting;
+
+/// <summary>
+/// Runs one <see cref="RaftNode"/>: a single loop that takes ticks, peer messages, proposals and reads, then
+/// handles each <see cref="Ready"/> in the safe order (persist with one fsync, send, apply, advance).
+/// </summary>
+/// <remarks>
+/// Thread-safe: <see cref="ProposeAsync"/>, <see cref="ReadBarrierAsync"/> and the <see cref="IRaftInbox"/> methods may
+/// be called from any thread; they only queue work for the loop. Events are raised on the loop thread and must
+/// return quickly.
+/// </remarks>
+public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
+{
+    private readonly RaftHostOptions _options;
+    private readonly IRaftLogStore _store;
+    private readonly IStateMachine _stateMachine;
+    private readonly IRaftTransport _transport;
+    private readonly ILogger _logger;
+    private readonly Channel<HostInput> _inbox;
+    private readonly CancellationTokenSource _stop = new();
+    private RaftNode? _node;
+    private Task? _loop;
+    private Task? _ticker;
+    private int _ticksDue;
+    private volatile RaftStatus? _status;
+    private volatile string? _stoppedReason;
+
+    /// <summary>Creates a host; <see cref="Start"/> begins running it.</summary>
+    public RaftHost(RaftHostOptions options, IRaftLogStore store, IStateMachine stateMachine, IRaftTransport transport, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(stateMachine);
+        ArgumentNullException.ThrowIfNull(transport);
+        options.Validate();
+        _options = options;
+        _store = store;
+        _stateMachine = stateMachine;
+        _transport = transport;
+        _logger = logger ?? NullLogger.Instance;
+        _inbox = Channel.CreateBounded<HostInput>(new BoundedChannelOptions(options.InboxCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>This node's id.</summary>
+    public ulong Id => _options.Raft.Id;
+
+    /// <summary>The latest state of the node (updated by the loop after every iteration), or null before start.</summary>
+    public RaftStatus? Status => _status;
+
+    /// <summary>Raised on the loop thread for every core event (role changes, votes, ...).</summary>
+    public event Action<RaftEvent>? EventRaised;
+
+    /// <summary>Raised on the loop thread when the leader or this node's role changes.</summary>
+    public event Action<SoftState>? LeaderChanged;
+
+    /// <summary>Raised on the loop thread after each committed entry was applied (index, result).</summary>
+    public event Action<Entry>? Applied;
+
+    /// <summary>Completes when the loop ends (after <see cref="DisposeAsync"/> or a fatal error).</summary>
+    public Task Completion => _loop ?? Task.CompletedTask;
+
+    /// <summary>Restores the state machine from the latest snapshot and starts the loop, the tick timer and the transport.</summary>
+    public void Start()
+    {
+        if (_loop is not null) throw new InvalidOperationException("already started");
+        var snapshot = _store.Snapshot;
+        if (snapshot is not null) _stateMachine.Restore(snapshot.Data);
+        var config = _options.Raft with { AppliedIndex = snapshot?.Index ?? 0 };
+        _node = new RaftNode(config, _store, new Random());
+        _lastSnapshotIndex = snapshot?.Index ?? 0;
+        _status = _node.GetStatus();
+        _transport.Start(this);
+        _loop = Task.Factory.StartNew(RunLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _ticker = RunTickerAsync();
+    }
+
+    /// <summary>
+    /// Proposes a command and completes with the state machine's result once it is committed and applied here.
+    /// Fails with <see cref="NotLeaderException"/> on a follower, <see cref="ProposalDroppedException"/> when it
+    /// was not committed, <see cref="NodeStoppedException"/> on shutdown; cancel to stop waiting (the command may
+    /// still commit).
+    /// </summary>
+    public async ValueTask<object?> ProposeAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default)
+    {
+        ThrowIfStopped();
+        var input = new ProposeInput(command);
+        await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+        return await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A linearizable read barrier (thesis section 6.4): completes once this node's state machine reflects every
+    /// write acknowledged before the call. Read local state after it completes.
+    /// </summary>
+    public async ValueTask ReadBarrierAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfStopped();
+        var input = new ReadInput();
+        await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+        await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Asks the leader to hand leadership to <paramref name="target"/> (thesis section 3.10).</summary>
+    public async ValueTask<RequestStatus> TransferLeadershipAsync(ulong target, CancellationToken cancellationToken = default)
+    {
+        ThrowIfStopped();
+        var input = new TransferInput(target);
+        await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+        return await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public bool TryDeliver(Message message) => _inbox.Writer.TryWrite(new MessageInput(message));
+
+    /// <inheritdoc />
+    public void ReportUnreachable(ulong peerId) => _inbox.Writer.TryWrite(new ReportInput(peerId, Unreachable: true, SnapshotDelivered: false));
+
+    /// <inheritdoc />
+    public void ReportSnapshot(ulong peerId, bool delivered) =>
+        // Must not be lost, or the follower's progress stays paused in snapshot state: wait for room.
+        _ = _inbox.Writer.WriteAsync(new ReportInput(peerId, Unreachable: false, SnapshotDelivered: delivered)).AsTask();
+
+    private void ThrowIfStopped()
+    {
+        if (_stoppedReason is { } reason) throw new NodeStoppedException(reason);
+        if (_loop is null) throw new InvalidOperationException("the host was not started");
+    }
+
+    /// <summary>Stops the loop and the transport; pending proposals and reads fail with <see cref="NodeStoppedException"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stoppedReason ??= "shutting down";
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _inbox.Writer.TryComplete();
+        try
+        {
+            if (_loop is not null) await _loop.ConfigureAwait(false);
+            if (_ticker is not null) await _ticker.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task RunTickerAsync()
+    {
+        using var timer = new PeriodicTimer(_options.TickInterval, _options.TimeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                // Ticks are counted, not queued, so a busy inbox never loses or delays them beyond one iteration.
+                if (Interlocked.Increment(ref _ticksDue) == 1) _inbox.Writer.TryWrite(WakeInput.Instance);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private abstract record HostInput;
+
+    private sealed record MessageInput(Message Message) : HostInput;
+
+    private sealed record WakeInput : HostInput
+    {
+        public static readonly WakeInput Instance = new();
+    }
+
+    private sealed record ReportInput(ulong PeerId, bool Unreachable, bool SnapshotDelivered) : HostInput;
+
+    private sealed record ProposeInput(ReadOnlyMemory<byte> Command) : HostInput
+    {
+        public TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed record ReadInput : HostInput
+    {
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed record TransferInput(ulong Target) : HostInput
+    {
+        public TaskCompletionSource<RequestStatus> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

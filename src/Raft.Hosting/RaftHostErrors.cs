@@ -1,0 +1,18 @@
+namespace RaftKv.Raft.Hosting;
+
+/// <summary>Base of the expected failures a caller of <see cref="RaftHost"/> may see.</summary>
+public abstract class RaftHostException(string message) : Exception(message);
+
+/// <summary>This node is not the leader. <see cref="LeaderId"/> names the leader it knows of (0 if none).</summary>
+public sealed class NotLeaderException(ulong leaderId, string? leaderName)
+    : RaftHostException(leaderId == RaftNode.None ? "no leader is known" : $"not the leader; the leader is {leaderName ?? leaderId.ToString(System.Globalization.CultureInfo.InvariantCulture)}")
+{
+    /// <summary>The leader this node knows of, or 0.</summary>
+    public ulong LeaderId { get; } = leaderId;
+}
+
+/// <summary>The proposal was not committed: leadership changed before it committed, or the leader shed load.</summary>
+public sealed class ProposalDroppedException(string reason) : RaftHostException($"proposal dropped: {reason}");
+
+/// <summary>The node is shutting down (or stopped because of a fatal error).</summary>
+public sealed class NodeStoppedException(string reason) : RaftHostException($"node stopped: {reason}");

@@ -1,0 +1,40 @@
+namespace RaftKv.Raft.Hosting;
+
+/// <summary>Settings of a <see cref="RaftHost"/>.</summary>
+public sealed record RaftHostOptions
+{
+    /// <summary>The core's settings (id, voters, timeouts in ticks, limits).</summary>
+    public required RaftConfig Raft { get; init; }
+
+    /// <summary>Wall-clock length of one tick; the heartbeat interval when <see cref="RaftConfig.HeartbeatTimeoutTicks"/> is 1.</summary>
+    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Inputs (messages, proposals, reads) queued for the loop; messages beyond it are dropped, proposals wait.</summary>
+    public int InboxCapacity { get; init; } = 16 * 1024;
+
+    /// <summary>Inputs handled per loop iteration before the Ready is processed (bounds latency under load).</summary>
+    public int MaxInputsPerIteration { get; init; } = 4096;
+
+    /// <summary>Proposals not yet resolved (in the log, waiting to commit) before new ones are refused.</summary>
+    public int MaxPendingProposals { get; init; } = 64 * 1024;
+
+    /// <summary>Take a state-machine snapshot and compact the log after this many applied entries; 0 disables.</summary>
+    public ulong SnapshotEveryEntries { get; init; } = 10_000;
+
+    /// <summary>Ticks handled at once after the loop fell behind (e.g. the process was paused); more are skipped.</summary>
+    public int MaxCatchUpTicks { get; init; } = 2;
+
+    /// <summary>Source of time for the tick timer.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        Raft.Validate();
+        if (TickInterval <= TimeSpan.Zero) throw new ArgumentException("TickInterval must be positive", nameof(TickInterval));
+        if (InboxCapacity <= 0) throw new ArgumentException("InboxCapacity must be positive", nameof(InboxCapacity));
+        if (MaxInputsPerIteration <= 0) throw new ArgumentException("MaxInputsPerIteration must be positive", nameof(MaxInputsPerIteration));
+        if (MaxPendingProposals <= 0) throw new ArgumentException("MaxPendingProposals must be positive", nameof(MaxPendingProposals));
+        if (MaxCatchUpTicks <= 0) throw new ArgumentException("MaxCatchUpTicks must be positive", nameof(MaxCatchUpTicks));
+    }
+}

@@ -1,0 +1,71 @@
+using Google.Protobuf;
+using RaftKv.Raft.Transport.Protocol;
+
+namespace RaftKv.Raft.Transport;
+
+/// <summary>Converts core messages to and from their wire form. Checks on the way in: the wire is untrusted.</summary>
+public static class MessageCodec
+{
+    /// <summary>Wire form of a message. A snapshot's data is not included (it travels in chunks).</summary>
+    public static RaftMessage ToWire(Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var wire = new RaftMessage
+        {
+            Type = (uint)message.Type, From = message.From, To = message.To, Term = message.Term, LogTerm = message.LogTerm,
+            Index = message.Index, Commit = message.Commit, Reject = message.Reject, RejectHint = message.RejectHint,
+            Context = message.Context,
+        };
+        foreach (var e in message.Entries)
+        {
+            wire.Entries.Add(new LogEntry { Index = e.Index, Term = e.Term, Type = (uint)e.Type, Data = UnsafeByteOperations.UnsafeWrap(e.Data) });
+        }
+        if (message.Snapshot is { } s)
+        {
+            var meta = new Protocol.SnapshotMetadata { Index = s.Index, Term = s.Term, DataBytes = (ulong)s.Data.Length, DataCrc32 = Crc32(s.Data.Span) };
+            meta.Voters.AddRange(s.Metadata.ConfState.Voters);
+            wire.Snapshot = meta;
+        }
+        return wire;
+    }
+
+    /// <summary>Core form of a wire message; <paramref name="snapshotData"/> is the reassembled data of a snapshot message.</summary>
+    /// <exception cref="InvalidDataException">The message is malformed.</exception>
+    public static Message FromWire(RaftMessage wire, ReadOnlyMemory<byte> snapshotData = default)
+    {
+        ArgumentNullException.ThrowIfNull(wire);
+        if (wire.Type is 0 or > (uint)MessageType.TimeoutNow) throw new InvalidDataException($"unknown message type {wire.Type}");
+        var type = (MessageType)wire.Type;
+        Entry[] entries = [];
+        if (wire.Entries.Count > 0)
+        {
+            entries = new Entry[wire.Entries.Count];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                var e = wire.Entries[i];
+                if (e.Type != (uint)EntryType.Normal) throw new InvalidDataException($"unknown entry type {e.Type} at index {e.Index}");
+                if (i > 0 && e.Index != entries[i - 1].Index + 1) throw new InvalidDataException($"entries are not contiguous at index {e.Index}");
+                entries[i] = new Entry(e.Index, e.Term, EntryType.Normal, e.Data.Memory);
+            }
+        }
+        Snapshot? snapshot = null;
+        if (type == MessageType.Snapshot)
+        {
+            var meta = wire.Snapshot ?? throw new InvalidDataException("snapshot message without snapshot metadata");
+            if ((ulong)snapshotData.Length != meta.DataBytes)
+                throw new InvalidDataException($"snapshot data is {snapshotData.Length} bytes, metadata says {meta.DataBytes}");
+            if (Crc32(snapshotData.Span) != meta.DataCrc32) throw new InvalidDataException("snapshot data checksum mismatch");
+            if (meta.Voters.Count == 0) throw new InvalidDataException("snapshot without voters");
+            snapshot = new Snapshot(new Raft.SnapshotMetadata(meta.Index, meta.Term, new ConfState(meta.Voters)), snapshotData);
+        }
+        return new Message
+        {
+            Type = type, From = wire.From, To = wire.To, Term = wire.Term, LogTerm = wire.LogTerm, Index = wire.Index,
+            Commit = wire.Commit, Reject = wire.Reject, RejectHint = wire.RejectHint, Context = wire.Context,
+            Entries = entries, Snapshot = snapshot,
+        };
+    }
+
+    /// <summary>CRC-32 of snapshot data, checked end to end after reassembly.</summary>
+    public static uint Crc32(ReadOnlySpan<byte> data) => System.IO.Hashing.Crc32.HashToUInt32(data);
+}

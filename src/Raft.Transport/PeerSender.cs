@@ -1,0 +1,201 @@
+using System.Threading.Channels;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using RaftKv.Raft.Hosting;
+using RaftKv.Raft.Transport.Protocol;
+
+namespace RaftKv.Raft.Transport;
+
+/// <summary>
+/// Sends to one peer over one long-lived client stream: drains its bounded queue into batches, reconnects with
+/// exponential backoff and jitter when the stream breaks. Snapshots go over a separate chunked call.
+/// </summary>
+internal sealed partial class PeerSender : IAsyncDisposable
+{
+    private readonly TransportOptions _options;
+    private readonly ulong _peerId;
+    private readonly Uri _address;
+    private readonly IRaftInbox _inbox;
+    private readonly ILogger _logger;
+    private readonly Channel<Message> _queue;
+    private readonly Channel<Message> _snapshots = Channel.CreateBounded<Message>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly GrpcChannel _channel;
+    private readonly Task _streamLoop;
+    private readonly Task _snapshotLoop;
+    private long _dropped;
+    private int _unreachableReported;
+
+    public PeerSender(TransportOptions options, ulong peerId, Uri address, IRaftInbox inbox, ILogger logger)
+    {
+        _options = options;
+        _peerId = peerId;
+        _address = address;
+        _inbox = inbox;
+        _logger = logger;
+        _queue = Channel.CreateBounded<Message>(new BoundedChannelOptions(options.QueueCapacityMessages)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectTimeout = options.ConnectTimeout,
+                EnableMultipleHttp2Connections = true,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            },
+            MaxReceiveMessageSize = null,
+            MaxSendMessageSize = null,
+        });
+        _streamLoop = Task.Run(RunStreamAsync);
+        _snapshotLoop = Task.Run(RunSnapshotsAsync);
+    }
+
+    /// <summary>Messages dropped because the queue was full.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Queues a message; never blocks. A full queue drops it and tells Raft the peer is unreachable.</summary>
+    public void Enqueue(Message message)
+    {
+        if (message.Type == MessageType.Snapshot)
+        {
+            if (!_snapshots.Writer.TryWrite(message)) _inbox.ReportSnapshot(_peerId, delivered: false);
+            return;
+        }
+        if (_queue.Writer.TryWrite(message)) return;
+        Interlocked.Increment(ref _dropped);
+        if (Interlocked.Exchange(ref _unreachableReported, 1) == 0) _inbox.ReportUnreachable(_peerId);
+    }
+
+    private async Task RunStreamAsync()
+    {
+        var client = new RaftPeer.RaftPeerClient(_channel);
+        var delay = _options.ReconnectInitialDelay;
+        var reader = _queue.Reader;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var call = client.Stream(cancellationToken: _stop.Token);
+                while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    var batch = new MessageBatch { ClusterId = _options.ClusterId, From = _options.LocalId, To = _peerId };
+                    long bytes = 0;
+                    while (batch.Messages.Count < _options.MaxBatchMessages && bytes < _options.MaxBatchBytes && reader.TryRead(out var m))
+                    {
+                        var wire = MessageCodec.ToWire(m);
+                        batch.Messages.Add(wire);
+                        foreach (var e in m.Entries) bytes += e.SizeBytes;
+                    }
+                    await call.RequestStream.WriteAsync(batch, _stop.Token).ConfigureAwait(false);
+                    delay = _options.ReconnectInitialDelay;
+                    Volatile.Write(ref _unreachableReported, 0);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is RpcException or IOException or HttpRequestException or InvalidOperationException)
+            {
+                LogStreamBroken(_logger, _options.NameOf(_peerId), _address, e.Message);
+                _inbox.ReportUnreachable(_peerId);
+            }
+            delay = await BackoffAsync(delay).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<TimeSpan> BackoffAsync(TimeSpan delay)
+    {
+        // Full jitter around the current delay keeps reconnecting nodes from moving in lockstep.
+        var jittered = delay * (0.5 + Random.Shared.NextDouble());
+        try
+        {
+            await Task.Delay(jittered, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        var next = delay * 2;
+        return next > _options.ReconnectMaxDelay ? _options.ReconnectMaxDelay : next;
+    }
+
+    private async Task RunSnapshotsAsync()
+    {
+        var client = new RaftPeer.RaftPeerClient(_channel);
+        try
+        {
+            await foreach (var message in _snapshots.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var delivered = false;
+                try
+                {
+                    delivered = await SendSnapshotAsync(client, message).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is RpcException or IOException or HttpRequestException)
+                {
+                    LogSnapshotFailed(_logger, _options.NameOf(_peerId), e.Message);
+                }
+                _inbox.ReportSnapshot(_peerId, delivered);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task<bool> SendSnapshotAsync(RaftPeer.RaftPeerClient client, Message message)
+    {
+        var data = message.Snapshot!.Data;
+        using var call = client.InstallSnapshot(cancellationToken: _stop.Token);
+        var first = true;
+        var offset = 0;
+        do
+        {
+            var length = Math.Min(_options.SnapshotChunkBytes, data.Length - offset);
+            var chunk = new SnapshotChunk
+            {
+                ClusterId = _options.ClusterId,
+                Data = UnsafeByteOperations.UnsafeWrap(data.Slice(offset, length)),
+                Last = offset + length == data.Length,
+            };
+            if (first) chunk.Message = MessageCodec.ToWire(message);
+            await call.RequestStream.WriteAsync(chunk, _stop.Token).ConfigureAwait(false);
+            offset += length;
+            first = false;
+        }
+        while (offset < data.Length);
+        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        var reply = await call.ResponseAsync.ConfigureAwait(false);
+        if (!reply.Accepted) LogSnapshotFailed(_logger, _options.NameOf(_peerId), reply.Error);
+        return reply.Accepted;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _queue.Writer.TryComplete();
+        _snapshots.Writer.TryComplete();
+        try
+        {
+            await Task.WhenAll(_streamLoop, _snapshotLoop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _channel.Dispose();
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "stream to {Peer} at {Address} broke: {Reason}")]
+    private static partial void LogStreamBroken(ILogger logger, string peer, Uri address, string reason);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "snapshot to {Peer} failed: {Reason}")]
+    private static partial void LogSnapshotFailed(ILogger logger, string peer, string reason);
+}
