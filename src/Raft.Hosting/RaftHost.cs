@@ -26,6 +26,7 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     private Task? _loop;
     private Task? _ticker;
     private int _ticksDue;
+    private int _disposed;
     private volatile RaftStatus? _status;
     private volatile string? _stoppedReason;
 
@@ -137,6 +138,7 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     /// <summary>Stops the loop and the transport; pending proposals and reads fail with <see cref="NodeStoppedException"/>.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stoppedReason ??= "shutting down";
         await _stop.CancelAsync().ConfigureAwait(false);
         _inbox.Writer.TryComplete();

@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+
+namespace RaftKv.Raft.Hosting.Tests;
+
+/// <summary>Hosts in one process connected by queues; links can be cut. Delivery is asynchronous like a real network.</summary>
+public sealed class InMemoryNetwork
+{
+    private readonly ConcurrentDictionary<ulong, IRaftInbox> _inboxes = new();
+    private readonly ConcurrentDictionary<(ulong, ulong), bool> _cut = new();
+
+    public IRaftTransport TransportFor(ulong id) => new Transport(this, id);
+
+    public void Isolate(ulong id, IEnumerable<ulong> all)
+    {
+        foreach (var other in all)
+        {
+            _cut[(id, other)] = true;
+            _cut[(other, id)] = true;
+        }
+    }
+
+    public void Heal() => _cut.Clear();
+
+    private sealed class Transport(InMemoryNetwork network, ulong id) : IRaftTransport
+    {
+        public void Start(IRaftInbox inbox) => network._inboxes[id] = inbox;
+
+        public void Send(IReadOnlyList<Message> messages)
+        {
+            foreach (var m in messages)
+            {
+                if (network._cut.ContainsKey((m.From, m.To))) continue;
+                if (!network._inboxes.TryGetValue(m.To, out var inbox)) continue;
+                var delivered = inbox.TryDeliver(m);
+                if (m.Type == MessageType.Snapshot) network._inboxes[id].ReportSnapshot(m.To, delivered);
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            network._inboxes.TryRemove(id, out _);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
+
+/// <summary>A replicated list of strings: the result of applying an entry is its position.</summary>
+public sealed class ListStateMachine : IStateMachine
+{
+    private readonly List<string> _items = [];
+
+    public IReadOnlyList<string> Items
+    {
+        get
+        {
+            lock (_items) return _items.ToArray();
+        }
+    }
+
+    public object? Apply(in Entry entry)
+    {
+        if (entry.Data.IsEmpty) return null;
+        lock (_items)
+        {
+            _items.Add(System.Text.Encoding.UTF8.GetString(entry.Data.Span));
+            return _items.Count;
+        }
+    }
+
+    public ReadOnlyMemory<byte> TakeSnapshot()
+    {
+        lock (_items) return System.Text.Encoding.UTF8.GetBytes(string.Join('\n', _items));
+    }
+
+    public void Restore(ReadOnlyMemory<byte> snapshot)
+    {
+        lock (_items)
+        {
+            _items.Clear();
+            var text = System.Text.Encoding.UTF8.GetString(snapshot.Span);
+            if (text.Length > 0) _items.AddRange(text.Split('\n'));
+        }
+    }
+}
