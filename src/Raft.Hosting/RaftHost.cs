@@ -16,7 +16,7 @@ namespace RaftKv.Raft.Hosting;
 public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
 {
     private readonly RaftHostOptions _options;
-    private readonly IRaftLogStore _store;
+    private readonly IRaftLogStorage _store;
     private readonly IStateMachine _stateMachine;
     private readonly IRaftTransport _transport;
     private readonly ILogger _logger;
@@ -31,7 +31,7 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     private volatile string? _stoppedReason;
 
     /// <summary>Creates a host; <see cref="Start"/> begins running it.</summary>
-    public RaftHost(RaftHostOptions options, IRaftLogStore store, IStateMachine stateMachine, IRaftTransport transport, ILogger? logger = null)
+    public RaftHost(RaftHostOptions options, IRaftLogStorage store, IStateMachine stateMachine, IRaftTransport transport, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);

@@ -19,7 +19,9 @@ public enum LogLookup : byte
 /// snapshot) and when it compacts; the core only reads. All calls happen on the node's one thread.</para>
 /// <para>Indexes: entries <c>[FirstIndex, LastIndex]</c> are readable; the term of <c>FirstIndex - 1</c> is readable
 /// too (it is the snapshot's, or 0 for an empty log). An empty log has <c>FirstIndex = 1, LastIndex = 0</c>.</para>
-/// <para>Everything returned must already be durable: a restarted node trusts it as a promise it made.</para>
+/// <para>Everything returned must already be durable: a restarted node trusts it as a promise it made. The one
+/// exception is <see cref="HardState"/>'s commit index, which may be ahead of what is durable (see
+/// <see cref="IRaftLogStorage"/>).</para>
 /// </remarks>
 public interface IRaftStorage
 {

@@ -1,10 +1,11 @@
 namespace RaftKv.Raft;
 
 /// <summary>
-/// An in-memory <see cref="IRaftStorage"/>: the reference implementation, used by tests and by hosts as the
-/// read cache in front of a durable log. Not thread-safe; used from the node's thread only.
+/// An in-memory <see cref="IRaftLogStorage"/>: the reference implementation, used by tests, by ephemeral nodes and as
+/// the read cache in front of a durable log. Nothing survives the process. Not thread-safe; used from the node's
+/// thread only.
 /// </summary>
-public sealed class MemoryStorage : IRaftStorage
+public sealed class MemoryStorage : IRaftLogStorage
 {
     // Invariant: entries[0] is a sentinel standing for the snapshot (its Index and Term); real entries follow,
     // contiguous, so entries[i].Index == entries[0].Index + i.
@@ -55,6 +56,14 @@ public sealed class MemoryStorage : IRaftStorage
             into.Add(e);
         }
         return LogLookup.Ok;
+    }
+
+    /// <inheritdoc />
+    public void Save(HardState? hardState, IReadOnlyList<Entry> entries, Snapshot? snapshot, bool mustSync)
+    {
+        if (snapshot is not null) ApplySnapshot(snapshot);
+        Append(entries);
+        if (hardState is { } hs) SetHardState(hs);
     }
 
     /// <summary>Records the persisted hard state.</summary>

@@ -62,7 +62,10 @@ public sealed class Ready
     /// <summary>Events dropped because more than the configured limit happened since the last Ready.</summary>
     public int DroppedEvents { get; init; }
 
-    /// <summary>Whether step 1 must be durable before step 2 (new entries, a new term or a new vote).</summary>
+    /// <summary>
+    /// Whether step 1 must be durable before step 2: true whenever there are entries, a snapshot, a new term or a new
+    /// vote. Only a change of the commit index alone may skip the sync.
+    /// </summary>
     public bool MustSync { get; init; }
 
     /// <summary>True when there is nothing to do.</summary>

@@ -21,7 +21,7 @@ public sealed class RaftHostTests : IAsyncLifetime
                 Raft = new RaftConfig { Id = id, Voters = Ids, ElectionTimeoutTicks = 10 },
                 TickInterval = TimeSpan.FromMilliseconds(10),
                 SnapshotEveryEntries = 50,
-            }, new MemoryLogStore(), machine, _network.TransportFor(id));
+            }, new MemoryStorage(), machine, _network.TransportFor(id));
             _nodes[id] = (host, machine);
             host.Start();
         }

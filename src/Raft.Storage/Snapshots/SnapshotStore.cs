@@ -1,0 +1,159 @@
+using RaftKv.Raft.Storage.Files;
+
+namespace RaftKv.Raft.Storage.Snapshots;
+
+/// <summary>
+/// Snapshot files in one directory: each written to a temporary file, synced, read back and verified, renamed into
+/// place atomically and the directory synced, so a crash leaves the old set or the new one, never half a file.
+/// At open the newest valid snapshot is loaded; invalid ones are reported and skipped. Not thread-safe.
+/// </summary>
+internal sealed class SnapshotStore
+{
+    private readonly string _directory;
+    private readonly StorageOptions _options;
+
+    // Valid snapshot files kept on disk, oldest first.
+    private readonly List<(ulong Index, ulong Term, string Path)> _retained;
+
+    private SnapshotStore(string directory, StorageOptions options, List<(ulong, ulong, string)> retained, Snapshot? newest)
+    {
+        _directory = directory;
+        _options = options;
+        _retained = retained;
+        Newest = newest;
+    }
+
+    /// <summary>The newest valid snapshot (with its data), or null when there is none.</summary>
+    public Snapshot? Newest { get; private set; }
+
+    /// <summary>Index of the oldest snapshot kept: the log must reach back to it. Null when there is none.</summary>
+    public ulong? OldestRetainedIndex => _retained.Count > 0 ? _retained[0].Index : null;
+
+    /// <summary>Paths of the snapshot files kept, oldest first.</summary>
+    public IEnumerable<string> RetainedPaths => _retained.Select(r => r.Path);
+
+    /// <summary>Opens the directory (creating it), removes leftover temporary files and loads the newest valid snapshot.</summary>
+    public static SnapshotStore Open(string directory, StorageOptions options, RecoveryReport report)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            foreach (var tmp in Directory.EnumerateFiles(directory, "*" + SnapshotFileFormat.TemporaryExtension))
+            {
+                File.Delete(tmp);
+                report.AddRemovedTemporaryFile(tmp);
+            }
+        }
+        catch (Exception e) when (IoErrors.IsIoFailure(e))
+        {
+            throw IoErrors.Translate(e, "preparing the snapshot directory", directory);
+        }
+        var candidates = new List<(ulong Index, ulong Term, string Path)>();
+        foreach (var file in Directory.EnumerateFiles(directory, "*" + SnapshotFileFormat.Extension))
+        {
+            if (SnapshotFileFormat.TryParseFileName(Path.GetFileName(file), out var index, out var term)) candidates.Add((index, term, file));
+        }
+        candidates.Sort((a, b) => b.Index != a.Index ? b.Index.CompareTo(a.Index) : b.Term.CompareTo(a.Term)); // newest first
+        Snapshot? newest = null;
+        var retained = new List<(ulong, ulong, string)>();
+        foreach (var (index, term, path) in candidates)
+        {
+            try
+            {
+                var snapshot = SnapshotFileFormat.Read(path, options.MaxSnapshotSizeBytes, loadData: newest is null);
+                if (snapshot.Index != index || snapshot.Term != term)
+                    throw new InvalidSnapshotException($"the header says index {snapshot.Index} term {snapshot.Term}, the file name index {index} term {term}");
+                newest ??= snapshot;
+                retained.Insert(0, (index, term, path));
+            }
+            catch (InvalidSnapshotException e)
+            {
+                report.AddSkippedSnapshot(new SkippedSnapshot(path, e.Message));
+            }
+            catch (Exception e) when (IoErrors.IsIoFailure(e))
+            {
+                report.AddSkippedSnapshot(new SkippedSnapshot(path, $"unreadable: {e.Message}"));
+            }
+        }
+        return new SnapshotStore(directory, options, retained, newest);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="snapshot"/> durably (see the class remarks), makes it the newest, and deletes older
+    /// snapshot files beyond <see cref="StorageOptions.SnapshotsToRetain"/>.
+    /// </summary>
+    public void Save(Snapshot snapshot)
+    {
+        if (snapshot.Data.Length > _options.MaxSnapshotSizeBytes)
+            throw new ArgumentException($"snapshot data is {snapshot.Data.Length} bytes, above MaxSnapshotSizeBytes ({_options.MaxSnapshotSizeBytes})", nameof(snapshot));
+        if (snapshot.Metadata.ConfState.Voters.Count > SnapshotFileFormat.MaxVoters)
+            throw new ArgumentException($"snapshot membership has {snapshot.Metadata.ConfState.Voters.Count} voters, above {SnapshotFileFormat.MaxVoters}", nameof(snapshot));
+        var path = Path.Combine(_directory, SnapshotFileFormat.FileName(snapshot.Index, snapshot.Term));
+        var tmp = path + SnapshotFileFormat.TemporaryExtension;
+        try
+        {
+            File.Delete(tmp);
+            var header = SnapshotFileFormat.EncodeHeader(snapshot);
+            using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete))
+            {
+                RandomAccess.Write(handle, header, 0);
+                RandomAccess.Write(handle, snapshot.Data.Span, header.Length);
+                NativeFile.DataSync(handle);
+            }
+            // Read back what the file system holds and verify it before it can replace anything.
+            SnapshotFileFormat.Read(tmp, _options.MaxSnapshotSizeBytes, loadData: false);
+            File.Move(tmp, path, overwrite: true);
+            NativeFile.SyncDirectory(_directory);
+        }
+        catch (InvalidSnapshotException e)
+        {
+            TryDelete(tmp);
+            throw new StorageException($"snapshot '{tmp}' did not verify after writing ({e.Message}); the disk or memory may be failing", tmp);
+        }
+        catch (Exception e) when (IoErrors.IsIoFailure(e))
+        {
+            TryDelete(tmp);
+            throw IoErrors.Translate(e, "writing snapshot", tmp);
+        }
+        _retained.RemoveAll(r => r.Index == snapshot.Index);
+        _retained.Add((snapshot.Index, snapshot.Term, path));
+        _retained.Sort((a, b) => a.Index.CompareTo(b.Index));
+        Newest = snapshot;
+        Prune(snapshot.Index);
+    }
+
+    /// <summary>Deletes retained snapshots beyond the limit, and any other snapshot file older than <paramref name="newestIndex"/>.</summary>
+    private void Prune(ulong newestIndex)
+    {
+        while (_retained.Count > _options.SnapshotsToRetain) _retained.RemoveAt(0);
+        var keep = _retained.Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(_directory, "*" + SnapshotFileFormat.Extension))
+            {
+                if (keep.Contains(file)) continue;
+                if (SnapshotFileFormat.TryParseFileName(Path.GetFileName(file), out var index, out _) && index < newestIndex) File.Delete(file);
+            }
+        }
+        catch (Exception e) when (IoErrors.IsIoFailure(e))
+        {
+            throw IoErrors.Translate(e, "deleting old snapshots in", _directory);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Removed at the next open.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Same.
+        }
+    }
+}
