@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using RaftKv.Server;
+
+namespace RaftKv.Cli;
+
+/// <summary><c>raftkv serve</c>: run one member, with etcd's flag names.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var name = EnvOption.String("--name", "Human-readable name of this member", "default");
+        var dataDir = EnvOption.String("--data-dir", "Path to the data directory (default: <name>.raftkv)", null);
+        var listenClient = EnvOption.String("--listen-client-urls", "URLs to listen on for client (etcd v3 gRPC) traffic", "http://127.0.0.1:2379");
+        var advertiseClient = EnvOption.String("--advertise-client-urls", "Client URLs to advertise to the cluster (default: the listen URLs)", null);
+        var listenPeer = EnvOption.String("--listen-peer-urls", "URLs to listen on for peer (Raft) traffic", "http://127.0.0.1:2380");
+        var advertisePeer = EnvOption.String("--initial-advertise-peer-urls", "This member's peer URL as the others reach it (default: the listen peer URL)", null);
+        var listenHttp = EnvOption.String("--listen-http-urls", "URLs for the HTTP side: /health, /metrics, JSON API, dashboard (default: none)", "");
+        var initialCluster = EnvOption.String("--initial-cluster", "Initial members, name=peerURL,... (default: this member alone)", null);
+        var clusterState = EnvOption.String("--initial-cluster-state", "new (bootstrap) or existing (join)", "new");
+        var clusterToken = EnvOption.String("--initial-cluster-token", "Token that makes cluster and member ids unique", "raftkv-cluster");
+        var heartbeat = EnvOption.Int64("--heartbeat-interval", "Time (ms) of a heartbeat interval", 100, 10, 10_000);
+        var election = EnvOption.Int64("--election-timeout", "Time (ms) for an election to time out", 1000, 50, 50_000);
+        var maxRequest = EnvOption.Int64("--max-request-bytes", "Largest client request accepted", 1_572_864, 1024, 64L * 1024 * 1024);
+        var quota = EnvOption.Int64("--quota-backend-bytes", "Storage quota; writes fail with NOSPACE beyond it", 2L * 1024 * 1024 * 1024, 1024 * 1024, 64L * 1024 * 1024 * 1024);
+        var snapshotCount = EnvOption.Int64("--snapshot-count", "Applied entries between snapshots (log compaction)", 10_000, 10, 10_000_000);
+        var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
+        var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");
+        var exitOnStdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "Stop when standard input closes (used by 'raftkv cluster')", Hidden = true };
+
+        var command = new Command("serve", "Run a raftkv member");
+        foreach (var o in new Option[] { name, dataDir, listenClient, advertiseClient, listenPeer, advertisePeer, listenHttp, initialCluster, clusterState,
+                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, faults, logLevel, exitOnStdinEof })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            ServerSettings settings;
+            try
+            {
+                var memberName = parse.GetValue(name)!;
+                var peerListen = ParseUrls(parse.GetValue(listenPeer)!, "--listen-peer-urls");
+                var peerAdvertiseText = parse.GetValue(advertisePeer);
+                var peerAdvertise = string.IsNullOrEmpty(peerAdvertiseText) ? peerListen[0] : ParseUrls(peerAdvertiseText, "--initial-advertise-peer-urls")[0];
+                var clusterText = parse.GetValue(initialCluster);
+                if (string.IsNullOrEmpty(clusterText)) clusterText = $"{memberName}={peerAdvertise}";
+                var token = parse.GetValue(clusterToken)!;
+                var clientListen = ParseUrls(parse.GetValue(listenClient)!, "--listen-client-urls");
+                var clientAdvertiseText = parse.GetValue(advertiseClient);
+                var stateText = parse.GetValue(clusterState)!;
+                settings = new ServerSettings
+                {
+                    Name = memberName,
+                    DataDir = string.IsNullOrEmpty(parse.GetValue(dataDir)) ? memberName + ".raftkv" : parse.GetValue(dataDir)!,
+                    ListenClientUrls = clientListen,
+                    AdvertiseClientUrls = string.IsNullOrEmpty(clientAdvertiseText) ? clientListen : ParseUrls(clientAdvertiseText, "--advertise-client-urls"),
+                    ListenPeerUrls = peerListen,
+                    AdvertisePeerUrl = peerAdvertise,
+                    ListenHttpUrls = string.IsNullOrEmpty(parse.GetValue(listenHttp)) ? [] : ParseUrls(parse.GetValue(listenHttp)!, "--listen-http-urls"),
+                    Membership = Membership.Parse(clusterText, token),
+                    ClusterToken = token,
+                    InitialClusterState = stateText switch
+                    {
+                        "new" => InitialClusterState.New,
+                        "existing" => InitialClusterState.Existing,
+                        _ => throw new FormatException($"--initial-cluster-state must be 'new' or 'existing', was '{stateText}'"),
+                    },
+                    HeartbeatIntervalMs = (int)parse.GetValue(heartbeat),
+                    ElectionTimeoutMs = (int)parse.GetValue(election),
+                    MaxRequestBytes = parse.GetValue(maxRequest),
+                    QuotaBackendBytes = parse.GetValue(quota),
+                    SnapshotCount = (ulong)parse.GetValue(snapshotCount),
+                    AllowFaultInjection = parse.GetValue(faults),
+                };
+            }
+            catch (FormatException e)
+            {
+                await Console.Error.WriteLineAsync($"raftkv serve: {e.Message}").ConfigureAwait(false);
+                return 2;
+            }
+            if (ServerSettings.Validate(settings) is { } problem)
+            {
+                await Console.Error.WriteLineAsync($"raftkv serve: {problem}").ConfigureAwait(false);
+                return 2;
+            }
+            var level = parse.GetValue(logLevel)!;
+            if (!LogLevels.TryParse(level, out var minimumLevel))
+            {
+                await Console.Error.WriteLineAsync($"raftkv serve: --log-level must be debug, info, warn or error, was '{level}'").ConfigureAwait(false);
+                return 2;
+            }
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            if (parse.GetValue(exitOnStdinEof)) _ = WatchStdinAsync(stop);
+            return await RaftKvServer.RunAsync(settings, minimumLevel, stop.Token).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static async Task WatchStdinAsync(CancellationTokenSource stop)
+    {
+        var buffer = new byte[256];
+        using var stdin = Console.OpenStandardInput();
+        while (await stdin.ReadAsync(buffer).ConfigureAwait(false) > 0)
+        {
+        }
+        await stop.CancelAsync().ConfigureAwait(false);
+    }
+
+    private static Uri[] ParseUrls(string text, string flag) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => Membership.ParseUrl(u, flag)).ToArray() is { Length: > 0 } urls
+            ? urls
+            : throw new FormatException($"{flag} is empty");
+}

@@ -1,0 +1,3 @@
+using RaftKv.Cli;
+
+return await RaftKvCli.RunAsync(args).ConfigureAwait(false);

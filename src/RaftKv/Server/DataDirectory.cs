@@ -1,0 +1,61 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RaftKv.Server;
+
+/// <summary>Who a data directory belongs to: written once at bootstrap, checked on every start.</summary>
+public sealed record MemberIdentity(string Name, ulong MemberId, ulong ClusterId, string InitialCluster);
+
+/// <summary>
+/// The layout of <c>--data-dir</c>: <c>member/</c> holds the write-ahead log and snapshots (Raft.Storage) and
+/// <c>member/identity.json</c>, so a directory from another member or cluster is refused instead of reused.
+/// </summary>
+public static class DataDirectory
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.Strict };
+
+    public static string MemberPath(string dataDir) => Path.Combine(dataDir, "member");
+
+    public static string IdentityPath(string dataDir) => Path.Combine(MemberPath(dataDir), "identity.json");
+
+    /// <summary>Reads the identity, or null for a directory that was never bootstrapped.</summary>
+    /// <exception cref="InvalidDataException">The identity file is unreadable.</exception>
+    public static MemberIdentity? ReadIdentity(string dataDir)
+    {
+        var path = IdentityPath(dataDir);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<MemberIdentity>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not a valid identity file: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes the identity durably (temp file, fsync, rename).</summary>
+    public static void WriteIdentity(string dataDir, MemberIdentity identity)
+    {
+        var path = IdentityPath(dataDir);
+        var temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(stream, identity, Json);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>Why this directory cannot be used by this member, or null if it can.</summary>
+    public static string? Mismatch(MemberIdentity stored, MemberIdentity wanted, string dataDir)
+    {
+        if (stored.ClusterId != wanted.ClusterId)
+            return $"data directory {dataDir} belongs to cluster {stored.ClusterId:x16} (initial cluster '{stored.InitialCluster}'), " +
+                   $"but the flags describe cluster {wanted.ClusterId:x16} ('{wanted.InitialCluster}'); refusing to start (nothing was changed)";
+        if (stored.MemberId != wanted.MemberId || stored.Name != wanted.Name)
+            return $"data directory {dataDir} belongs to member '{stored.Name}' ({stored.MemberId:x16}), not '{wanted.Name}' ({wanted.MemberId:x16}); refusing to start (nothing was changed)";
+        return null;
+    }
+}

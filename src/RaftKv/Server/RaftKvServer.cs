@@ -1,0 +1,161 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RaftKv.Raft;
+using RaftKv.Raft.Hosting;
+using RaftKv.Raft.Storage;
+using RaftKv.Raft.Transport;
+
+namespace RaftKv.Server;
+
+/// <summary>Runs one member: storage, Raft host, peer transport, client gRPC and the HTTP side, in one Kestrel host.</summary>
+public static partial class RaftKvServer
+{
+    /// <summary>Exit codes: 0 clean stop, 1 runtime failure (port in use, locked or foreign data directory, corrupt data), 2 bad flags.</summary>
+    public static async Task<int> RunAsync(ServerSettings settings, LogLevel logLevel, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var self = settings.Self;
+        var identity = new MemberIdentity(self.Name, self.Id, settings.Membership.ClusterId,
+            string.Join(",", settings.Membership.Members.Select(m => $"{m.Name}={m.PeerUrl.GetLeftPart(UriPartial.Authority)}")));
+
+        DurableStorage storage;
+        try
+        {
+            var stored = DataDirectory.ReadIdentity(settings.DataDir);
+            if (stored is not null && DataDirectory.Mismatch(stored, identity, settings.DataDir) is { } mismatch)
+            {
+                await Console.Error.WriteLineAsync($"raftkv serve: {mismatch}").ConfigureAwait(false);
+                return 1;
+            }
+            storage = DurableStorage.Open(DataDirectory.MemberPath(settings.DataDir));
+            if (stored is null)
+            {
+                if (storage.LastIndex > 0 || !storage.HardState.IsEmpty)
+                {
+                    storage.Dispose();
+                    await Console.Error.WriteLineAsync($"raftkv serve: {DataDirectory.MemberPath(settings.DataDir)} holds a Raft log but no identity.json; refusing to guess whose it is").ConfigureAwait(false);
+                    return 1;
+                }
+                DataDirectory.WriteIdentity(settings.DataDir, identity);
+            }
+        }
+        catch (Exception e) when (e is StorageException or InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"raftkv serve: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        using var storageLease = storage;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+            o.IncludeScopes = false;
+        });
+        builder.Logging.SetMinimumLevel(logLevel);
+        // Framework chatter stays below our own lines unless asked for.
+        builder.Logging.AddFilter("Microsoft", logLevel <= LogLevel.Debug ? LogLevel.Information : LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBytes + 1024 * 1024;
+            foreach (var url in settings.ListenClientUrls) Listen(kestrel, url, HttpProtocols.Http2);
+            foreach (var url in settings.ListenPeerUrls) Listen(kestrel, url, HttpProtocols.Http2);
+            foreach (var url in settings.ListenHttpUrls) Listen(kestrel, url, HttpProtocols.Http1);
+        });
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = null; // peer batches and snapshot chunks; client requests are checked per call
+            o.EnableDetailedErrors = false;
+        });
+
+        var peers = settings.Membership.Members.Where(m => m.Id != self.Id).ToDictionary(m => m.Id, m => m.PeerUrl);
+        var transport = new GrpcTransport(new TransportOptions
+        {
+            LocalId = self.Id, ClusterId = settings.Membership.ClusterId, Peers = peers, NameOf = settings.Membership.NameOf,
+        });
+        builder.Services.AddSingleton(transport);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
+        builder.Services.AddSingleton(settings);
+
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raftkv");
+        var raftLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raft");
+        var electionTicks = Math.Max(2, settings.ElectionTimeoutMs / settings.HeartbeatIntervalMs);
+        var stateMachine = new Kv.EtcdStateMachine(settings.QuotaBackendBytes);
+        var host = new RaftHost(new RaftHostOptions
+        {
+            Raft = new RaftConfig
+            {
+                Id = self.Id,
+                Voters = settings.Membership.Members.Select(m => m.Id).ToArray(),
+                ElectionTimeoutTicks = electionTicks,
+                HeartbeatTimeoutTicks = 1,
+                NameOf = settings.Membership.NameOf,
+                PreVote = true,
+                CheckQuorum = true,
+            },
+            TickInterval = TimeSpan.FromMilliseconds(settings.HeartbeatIntervalMs),
+            SnapshotEveryEntries = settings.SnapshotCount,
+        }, storage, stateMachine, transport, raftLogger);
+        var node = new NodeContext(settings, host, stateMachine, transport);
+        app.Services.GetRequiredService<IHostApplicationLifetime>();
+        RaftPeerService.LocalName = self.Name;
+
+        MapEndpoints(app, settings, node);
+
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync($"raftkv serve: cannot listen: {e.Message}").ConfigureAwait(false);
+            await host.DisposeAsync().ConfigureAwait(false);
+            return 1;
+        }
+        host.Start();
+        LogStarted(logger, self.Name, self.Id, settings.Membership.ClusterId, string.Join(",", settings.ListenClientUrls), string.Join(",", settings.ListenPeerUrls),
+            settings.ListenHttpUrls.Count == 0 ? "-" : string.Join(",", settings.ListenHttpUrls), storage.LastIndex, storage.HardState.Term);
+        try
+        {
+            await Task.WhenAny(app.WaitForShutdownAsync(cancellationToken), host.Completion).ConfigureAwait(false);
+        }
+        finally
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+        if (host.Completion.IsFaulted)
+        {
+            await Console.Error.WriteLineAsync($"raftkv serve: stopped by a fatal error: {host.Completion.Exception?.GetBaseException().Message}").ConfigureAwait(false);
+            return 1;
+        }
+        LogStopped(logger, self.Name);
+        return 0;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, Uri url, HttpProtocols protocols)
+    {
+        Action<ListenOptions> configure = o => o.Protocols = protocols;
+        if (url.Host is "localhost") kestrel.ListenLocalhost(url.Port, configure);
+        else if (url.Host is "0.0.0.0" or "*" or "[::]") kestrel.ListenAnyIP(url.Port, configure);
+        else if (IPAddress.TryParse(url.Host.Trim('[', ']'), out var ip)) kestrel.Listen(ip, url.Port, configure);
+        else throw new FormatException($"cannot listen on host '{url.Host}': give an IP address");
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "{Name} ({MemberId:x16}) of cluster {ClusterId:x16} serving clients on {Client}, peers on {Peer}, http on {Http}; log ends at {LastIndex}, term {Term}")]
+    private static partial void LogStarted(ILogger logger, string name, ulong memberId, ulong clusterId, string client, string peer, string http, ulong lastIndex, ulong term);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Name} stopped")]
+    private static partial void LogStopped(ILogger logger, string name);
+}

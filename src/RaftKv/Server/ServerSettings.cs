@@ -1,0 +1,53 @@
+namespace RaftKv.Server;
+
+/// <summary>Whether this member starts a new cluster or joins an existing one.</summary>
+public enum InitialClusterState
+{
+    /// <summary>Bootstrap a new cluster from --initial-cluster.</summary>
+    New,
+    /// <summary>Join a running cluster (needs membership changes; not supported yet).</summary>
+    Existing,
+}
+
+/// <summary>Everything <c>raftkv serve</c> was told, validated.</summary>
+public sealed record ServerSettings
+{
+    public required string Name { get; init; }
+    public required string DataDir { get; init; }
+    public required IReadOnlyList<Uri> ListenClientUrls { get; init; }
+    public required IReadOnlyList<Uri> AdvertiseClientUrls { get; init; }
+    public required IReadOnlyList<Uri> ListenPeerUrls { get; init; }
+    public required Uri AdvertisePeerUrl { get; init; }
+    public required IReadOnlyList<Uri> ListenHttpUrls { get; init; }
+    public required Membership Membership { get; init; }
+    public required string ClusterToken { get; init; }
+    public required InitialClusterState InitialClusterState { get; init; }
+    public required int HeartbeatIntervalMs { get; init; }
+    public required int ElectionTimeoutMs { get; init; }
+    public required long MaxRequestBytes { get; init; }
+    public required long QuotaBackendBytes { get; init; }
+    public required ulong SnapshotCount { get; init; }
+    public required bool AllowFaultInjection { get; init; }
+
+    /// <summary>This member.</summary>
+    public Member Self => Membership.Find(Name)!;
+
+    /// <summary>Checks combinations of flags; returns the first problem, or null.</summary>
+    public static string? Validate(ServerSettings s)
+    {
+        if (s.Membership.Find(s.Name) is not { } self)
+            return $"--name '{s.Name}' is not in --initial-cluster ({string.Join(", ", s.Membership.Members.Select(m => m.Name))})";
+        if (!SameEndpoint(self.PeerUrl, s.AdvertisePeerUrl))
+            return $"--initial-advertise-peer-urls {s.AdvertisePeerUrl} does not match this member's URL in --initial-cluster ({self.PeerUrl})";
+        if (s.ElectionTimeoutMs < 5 * s.HeartbeatIntervalMs)
+            return $"--election-timeout ({s.ElectionTimeoutMs} ms) must be at least 5 times --heartbeat-interval ({s.HeartbeatIntervalMs} ms)";
+        var ports = s.ListenClientUrls.Concat(s.ListenPeerUrls).Concat(s.ListenHttpUrls).GroupBy(u => (u.Host, u.Port)).FirstOrDefault(g => g.Count() > 1);
+        if (ports is not null) return $"{ports.Key.Host}:{ports.Key.Port} is given for more than one of --listen-client-urls, --listen-peer-urls, --listen-http-urls";
+        if (s.InitialClusterState == InitialClusterState.Existing && !Directory.Exists(Path.Combine(s.DataDir, "member")))
+            return "--initial-cluster-state existing needs a data directory of a member (adding members to a running cluster is not supported yet)";
+        return null;
+    }
+
+    private static bool SameEndpoint(Uri a, Uri b) =>
+        string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
+}

@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Json;
+
+namespace RaftKv.Tests.Infrastructure;
+
+/// <summary>A member's status as served by <c>GET /v1/status</c>.</summary>
+public sealed record MemberStatus(string Name, string Id, string ClusterId, ulong Term, string Leader, string LeaderName, string Role,
+    ulong Commit, ulong Applied, ulong LastIndex);
+
+/// <summary>One <c>raftkv serve</c> process: start, kill -9, pause, resume, restart, and its output for diagnostics.</summary>
+public sealed class MemberProcess : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private Process? _process;
+
+    public MemberProcess(string name, int clientPort, int peerPort, int httpPort, string dataDir)
+    {
+        Name = name;
+        ClientPort = clientPort;
+        PeerPort = peerPort;
+        HttpPort = httpPort;
+        DataDir = dataDir;
+    }
+
+    public string Name { get; }
+    public int ClientPort { get; }
+    public int PeerPort { get; }
+    public int HttpPort { get; }
+    public string DataDir { get; }
+    public string ClientUrl => $"http://127.0.0.1:{ClientPort}";
+    public string PeerUrl => $"http://127.0.0.1:{PeerPort}";
+    public string HttpUrl => $"http://127.0.0.1:{HttpPort}";
+
+    /// <summary>Extra flags (cluster, timeouts) given at every start.</summary>
+    public IReadOnlyList<string> ExtraArgs { get; set; } = [];
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public string OutputTail(int lines = 40) => string.Join('\n', _output.TakeLast(lines).Select(l => $"{Name} | {l}"));
+
+    public IReadOnlyCollection<string> Output => _output;
+
+    public IEnumerable<string> ServeArgs() =>
+    [
+        "serve", "--name", Name, "--data-dir", DataDir,
+        "--listen-client-urls", ClientUrl, "--listen-peer-urls", PeerUrl, "--listen-http-urls", HttpUrl,
+        .. ExtraArgs,
+    ];
+
+    public void Start() => _process = RaftKvBinary.Start(ServeArgs(), _output);
+
+    /// <summary>kill -9: no chance to flush anything.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            p.Kill();
+            p.WaitForExit(5000);
+        }
+    }
+
+    public void Pause() => Signals.Send(_process!.Id, Signals.Sigstop);
+
+    public void Resume() => Signals.Send(_process!.Id, Signals.Sigcont);
+
+    public async Task<MemberStatus?> TryStatusAsync()
+    {
+        if (!IsRunning) return null;
+        try
+        {
+            return await _http.GetFromJsonAsync<MemberStatus>($"{HttpUrl}/v1/status").ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<(int Status, string Body)> GetAsync(string path)
+    {
+        using var response = await _http.GetAsync($"{HttpUrl}{path}").ConfigureAwait(false);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync().ConfigureAwait(false));
+    }
+
+    /// <summary>Kills the process (resuming it first if paused) and waits for it; the member can be started again.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            try
+            {
+                Signals.Send(p.Id, Signals.Sigcont);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            p.Kill();
+            await p.WaitForExitAsync().ConfigureAwait(false);
+        }
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _http.Dispose();
+    }
+}
