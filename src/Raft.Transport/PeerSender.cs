@@ -53,9 +53,13 @@ internal sealed partial class PeerSender : IAsyncDisposable
             MaxReceiveMessageSize = null,
             MaxSendMessageSize = null,
         });
+        Client = new RaftPeer.RaftPeerClient(_channel);
         _streamLoop = Task.Run(RunStreamAsync);
         _snapshotLoop = Task.Run(RunSnapshotsAsync);
     }
+
+    /// <summary>A client on this peer's channel, for unary calls.</summary>
+    public RaftPeer.RaftPeerClient Client { get; }
 
     /// <summary>Messages dropped because the queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);

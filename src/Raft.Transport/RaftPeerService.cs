@@ -8,9 +8,6 @@ namespace RaftKv.Raft.Transport;
 /// <summary>The inbound side: receives message batches and snapshot chunks from peers and hands them to the host.</summary>
 public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplicationLifetime lifetime, ILogger<RaftPeerService> logger) : RaftPeer.RaftPeerBase
 {
-    /// <summary>The member name reported by <see cref="Ping"/>.</summary>
-    public static string LocalName { get; set; } = "";
-
     /// <inheritdoc />
     public override async Task<StreamSummary> Stream(IAsyncStreamReader<MessageBatch> requestStream, ServerCallContext context)
     {
@@ -89,7 +86,21 @@ public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplic
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.ClusterId != 0) CheckIdentity(request.ClusterId, request.To);
-        return Task.FromResult(new PingReply { ClusterId = transport.Options.ClusterId, MemberId = transport.Options.LocalId, Name = LocalName });
+        var reply = new PingReply { ClusterId = transport.Options.ClusterId, MemberId = transport.Options.LocalId, Name = transport.Options.LocalName };
+        reply.ClientUrls.AddRange(transport.Options.LocalClientUrls);
+        return Task.FromResult(reply);
+    }
+
+    /// <inheritdoc />
+    public override async Task<ForwardReply> Forward(ForwardRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        CheckIdentity(request.ClusterId, request.To);
+        var handler = transport.ForwardHandler
+            ?? throw new RpcException(new Status(StatusCode.Unavailable, "this member does not accept forwarded requests yet"));
+        var result = await handler(request.Payload.Memory, context.CancellationToken).ConfigureAwait(false);
+        return new ForwardReply { Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(result) };
     }
 
     private void CheckIdentity(ulong clusterId, ulong to)

@@ -36,6 +36,12 @@ public sealed record TransportOptions
     /// <summary>TCP connect timeout to a peer.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>This member's name and client URLs, told to peers that ping it (for member lists).</summary>
+    public string LocalName { get; init; } = "";
+
+    /// <summary>Client URLs this member advertises.</summary>
+    public IReadOnlyList<string> LocalClientUrls { get; init; } = [];
+
     /// <summary>Maps ids to names in logs.</summary>
     public Func<ulong, string> NameOf { get; init; } = id => id.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 }

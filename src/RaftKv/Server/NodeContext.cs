@@ -1,16 +1,28 @@
+using RaftKv.Etcd.Api;
 using RaftKv.Raft;
 using RaftKv.Raft.Hosting;
 using RaftKv.Raft.Transport;
+using RaftKv.Server.Etcd;
 
 namespace RaftKv.Server;
 
 /// <summary>What the request handlers of one member share: its settings, Raft host, state machine and transport.</summary>
-public sealed class NodeContext(ServerSettings settings, RaftHost host, IStateMachine stateMachine, GrpcTransport transport)
+public sealed class NodeContext
 {
-    public ServerSettings Settings { get; } = settings;
-    public RaftHost Host { get; } = host;
-    public IStateMachine StateMachine { get; } = stateMachine;
-    public GrpcTransport Transport { get; } = transport;
+    public NodeContext(ServerSettings settings, RaftHost host, EtcdStateMachine machine, GrpcTransport transport)
+    {
+        Settings = settings;
+        Host = host;
+        Machine = machine;
+        Transport = transport;
+        Proposer = new KvProposer(this, machine);
+    }
+
+    public ServerSettings Settings { get; }
+    public RaftHost Host { get; }
+    public EtcdStateMachine Machine { get; }
+    public GrpcTransport Transport { get; }
+    public KvProposer Proposer { get; }
 
     /// <summary>The member's latest Raft state.</summary>
     public RaftStatus? Status => Host.Status;
@@ -22,6 +34,18 @@ public sealed class NodeContext(ServerSettings settings, RaftHost host, IStateMa
         if (status is null) return "starting";
         if (Host.Completion.IsCompleted) return "the raft loop has stopped";
         if (status.Leader == RaftNode.None) return "no leader";
+        if (Machine.Store.Alarms.Count > 0) return "alarm: " + string.Join(",", Machine.Store.Alarms.Select(a => a.Alarm));
         return null;
+    }
+
+    /// <summary>Fills an etcd response header: cluster, member, Raft term, and the store revision if not already set.</summary>
+    public ResponseHeader Header(ResponseHeader? header = null)
+    {
+        header ??= new ResponseHeader();
+        header.ClusterId = Settings.Membership.ClusterId;
+        header.MemberId = Settings.Self.Id;
+        header.RaftTerm = Host.Status?.Term ?? 0;
+        if (header.Revision == 0) header.Revision = Machine.Store.Revision;
+        return header;
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using RaftKv.Raft.Transport;
@@ -7,20 +6,39 @@ namespace RaftKv.Server;
 
 public static partial class RaftKvServer
 {
-    private static string[] HostPatterns(IEnumerable<Uri> urls) => urls.Select(u => $"*:{u.Port}").Distinct().ToArray();
-
     private static void MapEndpoints(WebApplication app, ServerSettings settings, NodeContext node)
     {
-        app.MapGrpcService<RaftPeerService>().RequireHost(HostPatterns(settings.ListenPeerUrls));
-        if (settings.ListenHttpUrls.Count == 0) return;
-        var http = HostPatterns(settings.ListenHttpUrls);
+        // Each listener serves its own traffic. The match is on the local port, not the Host header: gRPC clients
+        // with several endpoints (etcdctl --endpoints=a,b,c) send an authority without the real port.
+        var peerPorts = settings.ListenPeerUrls.Select(u => u.Port).ToHashSet();
+        var clientPorts = settings.ListenClientUrls.Select(u => u.Port).ToHashSet();
+        var httpPorts = settings.ListenHttpUrls.Select(u => u.Port).ToHashSet();
+        app.Use(async (context, next) =>
+        {
+            var port = context.Connection.LocalPort;
+            var path = context.Request.Path.Value ?? "";
+            var allowed = path.StartsWith("/raftkv.peer.", StringComparison.Ordinal) ? peerPorts.Contains(port)
+                : path.StartsWith("/etcdserverpb.", StringComparison.Ordinal) ? clientPorts.Contains(port)
+                : httpPorts.Contains(port);
+            if (!allowed)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+            await next(context).ConfigureAwait(false);
+        });
+
+        app.MapGrpcService<RaftPeerService>();
+        app.MapGrpcService<Etcd.KvService>();
+        app.MapGrpcService<Etcd.MaintenanceService>();
+        app.MapGrpcService<Etcd.ClusterService>();
         app.MapGet("/health", (HttpContext context) =>
         {
             var reason = node.Unhealthy();
-            context.Response.StatusCode = reason is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
-            return Results.Json(new HealthReply(reason is null ? "true" : "false", reason ?? ""), statusCode: context.Response.StatusCode);
-        }).RequireHost(http);
-        app.MapGet("/v1/status", () => node.Status is { } status ? Results.Json(StatusReply.From(status, node)) : Results.StatusCode(503)).RequireHost(http);
+            var code = reason is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+            return Results.Json(new HealthReply(reason is null ? "true" : "false", reason ?? ""), statusCode: code);
+        });
+        app.MapGet("/v1/status", () => node.Status is { } status ? Results.Json(StatusReply.From(status, node)) : Results.StatusCode(503));
     }
 
     private sealed record HealthReply(string Health, string Reason);

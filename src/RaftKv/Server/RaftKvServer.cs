@@ -80,16 +80,19 @@ public static partial class RaftKvServer
         var transport = new GrpcTransport(new TransportOptions
         {
             LocalId = self.Id, ClusterId = settings.Membership.ClusterId, Peers = peers, NameOf = settings.Membership.NameOf,
+            LocalName = self.Name, LocalClientUrls = settings.AdvertiseClientUrls.Select(u => u.GetLeftPart(UriPartial.Authority)).ToArray(),
         });
         builder.Services.AddSingleton(transport);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
         builder.Services.AddSingleton(settings);
+        NodeContext? nodeContext = null; // created after Build (it needs the app's loggers); resolved lazily by services
+        builder.Services.AddSingleton(_ => nodeContext ?? throw new InvalidOperationException("node not ready"));
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raftkv");
         var raftLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raft");
         var electionTicks = Math.Max(2, settings.ElectionTimeoutMs / settings.HeartbeatIntervalMs);
-        var stateMachine = new Kv.EtcdStateMachine(settings.QuotaBackendBytes);
+        using var stateMachine = new EtcdStateMachine(new Kv.KvStoreOptions { QuotaBytes = settings.QuotaBackendBytes, MaxRequestBytes = settings.MaxRequestBytes });
         var host = new RaftHost(new RaftHostOptions
         {
             Raft = new RaftConfig
@@ -106,8 +109,9 @@ public static partial class RaftKvServer
             SnapshotEveryEntries = settings.SnapshotCount,
         }, storage, stateMachine, transport, raftLogger);
         var node = new NodeContext(settings, host, stateMachine, transport);
+        transport.ForwardHandler = node.Proposer.HandleForwardedAsync;
+        nodeContext = node;
         app.Services.GetRequiredService<IHostApplicationLifetime>();
-        RaftPeerService.LocalName = self.Name;
 
         MapEndpoints(app, settings, node);
 

@@ -1,0 +1,187 @@
+using Google.Protobuf;
+using RaftKv.Etcd.Api;
+using RaftKv.Etcd.Api.Mvccpb;
+using RaftKv.Kv.Mvcc;
+using RaftKv.Kv.Validation;
+using AlarmAction = RaftKv.Etcd.Api.AlarmRequest.Types.AlarmAction;
+using CommandCase = RaftKv.Kv.KvCommand.RequestOneofCase;
+
+namespace RaftKv.Kv.Execution;
+
+/// <summary>
+/// Applies one command to the state, deterministically: the outcome depends only on the state, the command and
+/// the quota. Refusals change nothing but the applied index. Alarms act as in etcd: while NOSPACE is raised,
+/// puts (and txns containing puts) are refused but reads, deletes and compactions go on; while CORRUPT is raised,
+/// every key-value command is refused.
+/// </summary>
+internal sealed class CommandApplier(MvccState state, KvStoreOptions options)
+{
+    private readonly long quotaBytes = options.EffectiveQuotaBytes;
+
+    public ApplyResult Apply(ulong raftIndex, KvCommand command)
+    {
+        state.SetApplied(raftIndex);
+        var events = options.CollectEvents ? new List<Event>() : null;
+        var error = KvRequestValidator.ValidateForApply(command);
+        IMessage? response = null;
+        if (error is null)
+        {
+            error = command.RequestCase switch
+            {
+                CommandCase.Range => Range(command.Range, out response),
+                CommandCase.Put => Put(command.Put, events, out response),
+                CommandCase.DeleteRange => DeleteRange(command.DeleteRange, events, out response),
+                CommandCase.Txn => Txn(command.Txn, events, out response),
+                CommandCase.Compaction => Compact(command.Compaction, out response),
+                CommandCase.Alarm => Alarm(command.Alarm, out response),
+                _ => KvError.EmptyCommand,
+            };
+        }
+
+        return new ApplyResult(raftIndex, command.RequestId, error is null ? response : null, error, state.CurrentRevision, error is null ? events : null);
+    }
+
+    /// <summary>A log entry whose bytes are not a command: refused the same way everywhere.</summary>
+    public ApplyResult Malformed(ulong raftIndex)
+    {
+        state.SetApplied(raftIndex);
+        return new ApplyResult(raftIndex, 0, null, KvError.MalformedCommand, state.CurrentRevision, null);
+    }
+
+    private KvError? Range(RangeRequest request, out IMessage? response)
+    {
+        response = null;
+        if (state.Alarms.Has(AlarmType.Corrupt))
+        {
+            return KvError.Corrupt;
+        }
+
+        var error = RangeExecutor.Execute(state, request, state.CurrentRevision, out var range);
+        response = range;
+        return error;
+    }
+
+    private KvError? Put(PutRequest request, List<Event>? events, out IMessage? response)
+    {
+        response = null;
+        var error = WriteGate(QuotaCost.Of(request)) ?? PutChecks.Check(state, request) ?? QuotaGate(QuotaCost.Of(request));
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var writer = new WriteTxn(state, events);
+        response = writer.Put(request);
+        writer.Commit();
+        return null;
+    }
+
+    private KvError? DeleteRange(DeleteRangeRequest request, List<Event>? events, out IMessage? response)
+    {
+        response = null;
+        if (WriteGate(cost: 0) is { } error)
+        {
+            return error;
+        }
+
+        var writer = new WriteTxn(state, events);
+        response = writer.DeleteRange(request);
+        writer.Commit();
+        return null;
+    }
+
+    private KvError? Txn(TxnRequest request, List<Event>? events, out IMessage? response)
+    {
+        response = null;
+        var cost = QuotaCost.Of(request);
+        if (WriteGate(cost) is { } gateError)
+        {
+            return gateError;
+        }
+
+        var plan = TxnExecutor.Plan(state, request, state.CurrentRevision);
+        if ((TxnExecutor.Check(state, plan) ?? QuotaGate(cost)) is { } error)
+        {
+            return error;
+        }
+
+        var writer = TxnExecutor.Writes(plan) ? new WriteTxn(state, events) : null;
+        var txn = TxnExecutor.Execute(state, plan, writer, state.CurrentRevision);
+        txn.Header.Revision = writer?.Commit() ?? state.CurrentRevision;
+        response = txn;
+        return null;
+    }
+
+    private KvError? Compact(CompactionRequest request, out IMessage? response)
+    {
+        response = null;
+        if (state.Alarms.Has(AlarmType.Corrupt))
+        {
+            return KvError.Corrupt;
+        }
+
+        if (request.Revision <= state.CompactRevision)
+        {
+            return KvError.Compacted;
+        }
+
+        if (request.Revision > state.CurrentRevision)
+        {
+            return KvError.FutureRevision;
+        }
+
+        state.Compact(request.Revision);
+        response = new CompactionResponse { Header = new ResponseHeader { Revision = state.CurrentRevision } };
+        return null;
+    }
+
+    private KvError? Alarm(AlarmRequest request, out IMessage? response)
+    {
+        var alarm = new AlarmResponse { Header = new ResponseHeader { Revision = state.CurrentRevision } };
+        var raisable = request.Alarm is AlarmType.Nospace or AlarmType.Corrupt;
+        switch (request.Action)
+        {
+            case AlarmAction.Get:
+                alarm.Alarms.AddRange(state.Alarms.Get(request.Alarm));
+                break;
+            case AlarmAction.Activate when raisable:
+                state.Alarms.Activate(request.MemberID, request.Alarm);
+                alarm.Alarms.Add(new AlarmMember { MemberID = request.MemberID, Alarm = request.Alarm });
+                break;
+            case AlarmAction.Deactivate when raisable:
+                if (state.Alarms.Deactivate(request.MemberID, request.Alarm))
+                {
+                    alarm.Alarms.Add(new AlarmMember { MemberID = request.MemberID, Alarm = request.Alarm });
+                }
+
+                break;
+        }
+
+        response = alarm;
+        return null;
+    }
+
+    // Refusals that come before looking at the request: a corrupt store takes no writes, a full one no puts.
+    private KvError? WriteGate(long cost)
+    {
+        if (state.Alarms.Has(AlarmType.Corrupt))
+        {
+            return KvError.Corrupt;
+        }
+
+        return cost > 0 && state.Alarms.Has(AlarmType.Nospace) ? KvError.NoSpace : null;
+    }
+
+    // A write that would take the store to its quota raises NOSPACE (as member 0: which member noticed is not
+    // part of the replicated state) and is refused, as etcd refuses it once the alarm is up.
+    private KvError? QuotaGate(long cost)
+    {
+        if (cost == 0 || state.SizeBytes + cost < quotaBytes)
+        {
+            return null;
+        }
+
+        state.Alarms.Activate(0, AlarmType.Nospace);
+        return KvError.NoSpace;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using RaftKv.Kv.Mvcc;
+
+namespace RaftKv.Kv.Hashing;
+
+/// <summary>
+/// CRC-32 hashes of the state for comparing members. Every field goes in with a fixed width or a length prefix, in
+/// key order then revision order, so equal states hash equally on every member and different ones almost never do.
+/// </summary>
+internal static class StateHasher
+{
+    /// <summary>The versions visible to reads at or below <paramref name="revision"/> (those the compaction kept included).</summary>
+    public static uint HashKV(MvccState state, long revision)
+    {
+        var crc = new Crc32();
+        AppendKeys(crc, state, revision);
+        return crc.GetCurrentHashAsUInt32();
+    }
+
+    /// <summary>Everything: applied index, revisions, alarms and every retained version.</summary>
+    public static uint HashAll(MvccState state)
+    {
+        var crc = new Crc32();
+        Span<byte> scalars = stackalloc byte[24];
+        BinaryPrimitives.WriteUInt64LittleEndian(scalars, state.AppliedIndex);
+        BinaryPrimitives.WriteInt64LittleEndian(scalars[8..], state.CurrentRevision);
+        BinaryPrimitives.WriteInt64LittleEndian(scalars[16..], state.CompactRevision);
+        crc.Append(scalars);
+        Span<byte> alarm = stackalloc byte[12];
+        foreach (var (memberId, type) in state.Alarms.All)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(alarm, memberId);
+            BinaryPrimitives.WriteInt32LittleEndian(alarm[8..], (int)type);
+            crc.Append(alarm);
+        }
+
+        AppendKeys(crc, state, long.MaxValue);
+        return crc.GetCurrentHashAsUInt32();
+    }
+
+    private static void AppendKeys(Crc32 crc, MvccState state, long revision)
+    {
+        Span<byte> fields = stackalloc byte[41];
+        var cursor = state.Keys.First();
+        while (cursor.Next(out var history))
+        {
+            for (var i = 0; i < history.Count; i++)
+            {
+                ref readonly var entry = ref history[i];
+                if (entry.Main > revision)
+                {
+                    break;
+                }
+
+                BinaryPrimitives.WriteInt32LittleEndian(fields, history.Key.Length);
+                crc.Append(fields[..4]);
+                crc.Append(history.Key.Span);
+                BinaryPrimitives.WriteInt64LittleEndian(fields, entry.Main);
+                BinaryPrimitives.WriteInt32LittleEndian(fields[8..], entry.Sub);
+                fields[12] = entry.IsTombstone ? (byte)1 : (byte)0;
+                BinaryPrimitives.WriteInt64LittleEndian(fields[13..], entry.CreateRevision);
+                BinaryPrimitives.WriteInt64LittleEndian(fields[21..], entry.Version);
+                BinaryPrimitives.WriteInt64LittleEndian(fields[29..], entry.Lease);
+                BinaryPrimitives.WriteInt32LittleEndian(fields[37..], entry.Value?.Length ?? -1);
+                crc.Append(fields[..41]);
+                if (entry.Value is not null)
+                {
+                    crc.Append(entry.Value.Span);
+                }
+            }
+        }
+    }
+}

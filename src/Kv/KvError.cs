@@ -1,0 +1,92 @@
+using Grpc.Core;
+
+namespace RaftKv.Kv;
+
+/// <summary>
+/// An error as etcd reports it to clients: a gRPC status code and etcd's exact message. Clients (etcdctl, the Go
+/// and .NET clients) match on these strings, so the texts below are copied from etcd's rpctypes word for word.
+/// The server turns one into a response with <see cref="ToRpcException"/>.
+/// </summary>
+public sealed class KvError : IEquatable<KvError>
+{
+    private KvError(StatusCode code, string message)
+    {
+        Code = code;
+        Message = message;
+    }
+
+    /// <summary>The gRPC status code.</summary>
+    public StatusCode Code { get; }
+
+    /// <summary>The status message, exactly as etcd sends it.</summary>
+    public string Message { get; }
+
+    /// <summary>"etcdserver: key is not provided" (InvalidArgument): an empty key.</summary>
+    public static KvError EmptyKey { get; } = new(StatusCode.InvalidArgument, "etcdserver: key is not provided");
+
+    /// <summary>"etcdserver: key not found" (InvalidArgument): ignore_value/ignore_lease on a missing key, or an empty txn operation.</summary>
+    public static KvError KeyNotFound { get; } = new(StatusCode.InvalidArgument, "etcdserver: key not found");
+
+    /// <summary>"etcdserver: value is provided" (InvalidArgument): ignore_value with a value.</summary>
+    public static KvError ValueProvided { get; } = new(StatusCode.InvalidArgument, "etcdserver: value is provided");
+
+    /// <summary>"etcdserver: lease is provided" (InvalidArgument): ignore_lease with a lease.</summary>
+    public static KvError LeaseProvided { get; } = new(StatusCode.InvalidArgument, "etcdserver: lease is provided");
+
+    /// <summary>"etcdserver: too many operations in txn request" (InvalidArgument).</summary>
+    public static KvError TooManyOps { get; } = new(StatusCode.InvalidArgument, "etcdserver: too many operations in txn request");
+
+    /// <summary>"etcdserver: duplicate key given in txn request" (InvalidArgument): one key written twice in a txn.</summary>
+    public static KvError DuplicateKey { get; } = new(StatusCode.InvalidArgument, "etcdserver: duplicate key given in txn request");
+
+    /// <summary>"etcdserver: invalid sort option" (InvalidArgument): an unknown sort order or target.</summary>
+    public static KvError InvalidSortOption { get; } = new(StatusCode.InvalidArgument, "etcdserver: invalid sort option");
+
+    /// <summary>"etcdserver: mvcc: required revision has been compacted" (OutOfRange).</summary>
+    public static KvError Compacted { get; } = new(StatusCode.OutOfRange, "etcdserver: mvcc: required revision has been compacted");
+
+    /// <summary>"etcdserver: mvcc: required revision is a future revision" (OutOfRange).</summary>
+    public static KvError FutureRevision { get; } = new(StatusCode.OutOfRange, "etcdserver: mvcc: required revision is a future revision");
+
+    /// <summary>"etcdserver: mvcc: database space exceeded" (ResourceExhausted): the NOSPACE alarm is raised.</summary>
+    public static KvError NoSpace { get; } = new(StatusCode.ResourceExhausted, "etcdserver: mvcc: database space exceeded");
+
+    /// <summary>"etcdserver: requested lease not found" (NotFound).</summary>
+    public static KvError LeaseNotFound { get; } = new(StatusCode.NotFound, "etcdserver: requested lease not found");
+
+    /// <summary>"etcdserver: request is too large" (InvalidArgument): the encoded command exceeds max-request-bytes.</summary>
+    public static KvError RequestTooLarge { get; } = new(StatusCode.InvalidArgument, "etcdserver: request is too large");
+
+    /// <summary>"etcdserver: no leader" (Unavailable); for the server, which proposes.</summary>
+    public static KvError NoLeader { get; } = new(StatusCode.Unavailable, "etcdserver: no leader");
+
+    /// <summary>"etcdserver: corrupt cluster" (DataLoss): the CORRUPT alarm is raised.</summary>
+    public static KvError Corrupt { get; } = new(StatusCode.DataLoss, "etcdserver: corrupt cluster");
+
+    /// <summary>
+    /// An unknown compare result or target in a txn (InvalidArgument). etcd has no check or message for this (it
+    /// silently evaluates such a compare); RaftKv rejects it, with a message of its own in etcd's style.
+    /// </summary>
+    public static KvError InvalidCompare { get; } = new(StatusCode.InvalidArgument, "etcdserver: invalid compare in txn request");
+
+    /// <summary>A log entry that is not a valid <see cref="KvCommand"/> (InvalidArgument; RaftKv's own).</summary>
+    public static KvError MalformedCommand { get; } = new(StatusCode.InvalidArgument, "raftkv: malformed command");
+
+    /// <summary>A <see cref="KvCommand"/> with no request in it (InvalidArgument; RaftKv's own).</summary>
+    public static KvError EmptyCommand { get; } = new(StatusCode.InvalidArgument, "raftkv: command has no request");
+
+    /// <summary>An exception carrying this error, for the gRPC layer to throw.</summary>
+    public RpcException ToRpcException() => new(new Status(Code, Message));
+
+    /// <inheritdoc />
+    public bool Equals(KvError? other) => other is not null && other.Code == Code && other.Message == Message;
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as KvError);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Code, Message);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Code}: {Message}";
+}

@@ -1,0 +1,261 @@
+using Google.Protobuf;
+using RaftKv.Etcd.Api;
+using RaftKv.Kv.Execution;
+using RaftKv.Kv.Hashing;
+using RaftKv.Kv.Mvcc;
+using RaftKv.Kv.Snapshots;
+
+namespace RaftKv.Kv;
+
+/// <summary>
+/// The multi-version key-value state machine with etcd v3 semantics. Writes arrive only through
+/// <see cref="Apply(ulong, KvCommand)"/>, one committed Raft entry at a time, so every member holding the same log
+/// holds the same state and returns the same responses; reads (<see cref="Range"/>, <see cref="ReadOnlyTxn"/>,
+/// hashes, snapshots, events) may run concurrently from other threads and see whole entries only.
+/// </summary>
+/// <remarks>
+/// Thread model: one applier thread, any number of readers, serialized by a reader-writer lock (a snapshot being
+/// written holds off the applier until it is done). All responses are fresh objects except the key-value
+/// messages inside them, which may be shared with <see cref="ApplyResult.Events"/>: treat them as read-only.
+/// </remarks>
+public sealed class KvStore : IDisposable
+{
+    private readonly ReaderWriterLockSlim gate = new(LockRecursionPolicy.NoRecursion);
+    private readonly MvccState state;
+    private readonly CommandApplier applier;
+    private readonly KvRequestValidator validator;
+
+    /// <summary>Creates an empty store (revision 1, nothing compacted, nothing applied).</summary>
+    public KvStore(KvStoreOptions? options = null)
+        : this(options ?? new KvStoreOptions(), new MvccState())
+    {
+    }
+
+    private KvStore(KvStoreOptions options, MvccState state)
+    {
+        options.Validate();
+        Options = options;
+        this.state = state;
+        applier = new CommandApplier(state, options);
+        validator = new KvRequestValidator(options);
+    }
+
+    /// <summary>The limits this store was created with.</summary>
+    public KvStoreOptions Options { get; }
+
+    /// <summary>The current store revision (1 when empty).</summary>
+    public long Revision => Read(() => state.CurrentRevision);
+
+    /// <summary>The last compaction revision; -1 when never compacted.</summary>
+    public long CompactRevision => Read(() => state.CompactRevision);
+
+    /// <summary>Index of the last Raft entry applied (0 before any).</summary>
+    public ulong AppliedIndex => Read(() => state.AppliedIndex);
+
+    /// <summary>Estimated size in bytes, the figure the quota is checked against (etcd's db size in use).</summary>
+    public long SizeBytes => Read(() => state.SizeBytes);
+
+    /// <summary>Number of retained versions, tombstones included.</summary>
+    public long VersionCount => Read(() => state.EntryCount);
+
+    /// <summary>The raised alarms in (member, type) order.</summary>
+    public IReadOnlyList<AlarmMember> Alarms => Read(() => state.Alarms.Get(AlarmType.None));
+
+    /// <summary>
+    /// Applies one committed Raft entry holding an encoded <see cref="KvCommand"/>. Bytes that do not parse are
+    /// refused with <see cref="KvError.MalformedCommand"/> (still advancing the applied index).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="raftIndex"/> is not above <see cref="AppliedIndex"/>.</exception>
+    public ApplyResult Apply(ulong raftIndex, ReadOnlySpan<byte> command)
+    {
+        KvCommand parsed;
+        try
+        {
+            parsed = KvCommand.Parser.ParseFrom(command);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return Write(() => applier.Malformed(raftIndex));
+        }
+
+        return Apply(raftIndex, parsed);
+    }
+
+    /// <summary>Applies one committed Raft entry; the result is identical on every member.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="raftIndex"/> is not above <see cref="AppliedIndex"/>.</exception>
+    public ApplyResult Apply(ulong raftIndex, KvCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        gate.EnterWriteLock();
+        try
+        {
+            return applier.Apply(raftIndex, command);
+        }
+        finally
+        {
+            gate.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Records that a Raft entry without a command (an empty or configuration entry) was applied.</summary>
+    public void MarkApplied(ulong raftIndex) => Write(() =>
+    {
+        state.SetApplied(raftIndex);
+        return 0;
+    });
+
+    /// <summary>Serves a range read from this member's state (serializable; linearizable once the caller has waited for its read index).</summary>
+    /// <exception cref="KvException">With etcd's error for bad input or an unreadable revision.</exception>
+    public RangeResponse Range(RangeRequest request)
+    {
+        ThrowIfError(KvRequestValidator.ValidateRange(request));
+        KvError? error;
+        RangeResponse? response;
+        gate.EnterReadLock();
+        try
+        {
+            error = RangeExecutor.Execute(state, request, state.CurrentRevision, out response);
+        }
+        finally
+        {
+            gate.ExitReadLock();
+        }
+
+        ThrowIfError(error);
+        return response!;
+    }
+
+    /// <summary>Serves a txn without puts or deletes in any branch from this member's state, as etcd does.</summary>
+    /// <exception cref="KvException">With etcd's error for bad input or an unreadable revision.</exception>
+    /// <exception cref="ArgumentException">When the txn could write: propose it instead.</exception>
+    public TxnResponse ReadOnlyTxn(TxnRequest request)
+    {
+        ThrowIfError(validator.ValidateTxn(request));
+        if (!KvRequestValidator.IsReadOnly(request))
+        {
+            throw new ArgumentException("the txn has puts or deletes; it must go through the log", nameof(request));
+        }
+
+        var outcome = Read<object>(() =>
+        {
+            var plan = TxnExecutor.Plan(state, request, state.CurrentRevision);
+            if (TxnExecutor.Check(state, plan) is { } error)
+            {
+                return error;
+            }
+
+            var txn = TxnExecutor.Execute(state, plan, writer: null, state.CurrentRevision);
+            txn.Header.Revision = state.CurrentRevision;
+            return txn;
+        });
+        return outcome as TxnResponse ?? throw new KvException((KvError)outcome);
+    }
+
+    /// <summary>
+    /// etcd's HashKV: a hash of every version visible at or below <paramref name="revision"/> (0 = current), with
+    /// the compact revision, so members at the same revision can be compared.
+    /// </summary>
+    /// <exception cref="KvException">Compacted or future revision.</exception>
+    public HashKVResponse HashKV(long revision)
+    {
+        var outcome = Read<object>(() =>
+        {
+            if (revision > state.CurrentRevision)
+            {
+                return KvError.FutureRevision;
+            }
+
+            var at = revision <= 0 ? state.CurrentRevision : revision;
+            if (at < state.CompactRevision)
+            {
+                return KvError.Compacted;
+            }
+
+            return new HashKVResponse
+            {
+                Header = new ResponseHeader { Revision = state.CurrentRevision },
+                Hash = StateHasher.HashKV(state, at),
+                CompactRevision = state.CompactRevision,
+                HashRevision = at,
+            };
+        });
+        return outcome as HashKVResponse ?? throw new KvException((KvError)outcome);
+    }
+
+    /// <summary>A hash of the whole state: applied index, revisions, alarms and all retained history.</summary>
+    public HashResponse Hash() => Read(() => new HashResponse
+    {
+        Header = new ResponseHeader { Revision = state.CurrentRevision },
+        Hash = StateHasher.HashAll(state),
+    });
+
+    /// <summary>
+    /// The changes from <paramref name="fromRevision"/> on, in order, for watchers catching up; see <see cref="KvEventPage"/>.
+    /// </summary>
+    /// <exception cref="KvException">Compacted, when the history at <paramref name="fromRevision"/> is gone.</exception>
+    public KvEventPage ReadEvents(long fromRevision, int maxEvents)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEvents);
+        var outcome = Read<object>(() => EventReader.Read(state, fromRevision, maxEvents));
+        return outcome as KvEventPage ?? throw new KvException((KvError)outcome);
+    }
+
+    /// <summary>
+    /// Writes the whole state to <paramref name="destination"/> as it streams (64 KiB frames with checksums),
+    /// never holding it in one buffer. Applying waits until the snapshot is written.
+    /// </summary>
+    public void WriteSnapshot(Stream destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        Read(() =>
+        {
+            SnapshotCodec.Write(state, destination);
+            return 0;
+        });
+    }
+
+    /// <summary>Reads a store written by <see cref="WriteSnapshot"/>, verifying every checksum.</summary>
+    /// <exception cref="KvSnapshotCorruptException">When the stream is truncated, altered or not a snapshot.</exception>
+    public static KvStore Restore(Stream source, KvStoreOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return new KvStore(options ?? new KvStoreOptions(), SnapshotCodec.Read(source));
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => gate.Dispose();
+
+    private static void ThrowIfError(KvError? error)
+    {
+        if (error is not null)
+        {
+            throw new KvException(error);
+        }
+    }
+
+    private T Read<T>(Func<T> read)
+    {
+        gate.EnterReadLock();
+        try
+        {
+            return read();
+        }
+        finally
+        {
+            gate.ExitReadLock();
+        }
+    }
+
+    private T Write<T>(Func<T> write)
+    {
+        gate.EnterWriteLock();
+        try
+        {
+            return write();
+        }
+        finally
+        {
+            gate.ExitWriteLock();
+        }
+    }
+}

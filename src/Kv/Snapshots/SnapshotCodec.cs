@@ -1,0 +1,172 @@
+using Google.Protobuf;
+using RaftKv.Etcd.Api;
+using RaftKv.Kv.Mvcc;
+
+namespace RaftKv.Kv.Snapshots;
+
+/// <summary>
+/// The records of a store snapshot, written key by key so the whole store is never copied into one buffer:
+/// magic and format version; applied index, current and compact revision; the alarms; then each key (in key
+/// order) with its versions (oldest first); then an end marker. The change log is rebuilt on restore.
+/// </summary>
+internal static class SnapshotCodec
+{
+    private const long Magic = 0x3153_5356_4B54_4652; // "RFTKVSS1" little-endian
+    private const int FormatVersion = 1;
+    private const int EndMarker = 0x2144_4E45; // "END!"
+    private const byte TombstoneFlag = 1;
+
+    // Sanity bounds for restore; far above anything max-request-bytes lets in.
+    private const int MaxKeyBytes = 64 * 1024 * 1024;
+    private const int MaxValueBytes = 1024 * 1024 * 1024;
+
+    public static void Write(MvccState state, Stream destination)
+    {
+        var writer = new SnapshotFrameWriter(destination);
+        writer.WriteInt64(Magic);
+        writer.WriteInt32(FormatVersion);
+        writer.WriteInt64((long)state.AppliedIndex);
+        writer.WriteInt64(state.CurrentRevision);
+        writer.WriteInt64(state.CompactRevision);
+        writer.WriteInt32(state.Alarms.Count);
+        foreach (var (memberId, type) in state.Alarms.All)
+        {
+            writer.WriteInt64((long)memberId);
+            writer.WriteInt32((int)type);
+        }
+
+        writer.WriteInt64(state.Keys.Count);
+        var cursor = state.Keys.First();
+        while (cursor.Next(out var history))
+        {
+            writer.WriteBlob(history.Key.Span);
+            writer.WriteInt32(history.Count);
+            for (var i = 0; i < history.Count; i++)
+            {
+                ref readonly var entry = ref history[i];
+                writer.WriteInt64(entry.Main);
+                writer.WriteInt32(entry.Sub);
+                writer.WriteByte(entry.IsTombstone ? TombstoneFlag : (byte)0);
+                if (!entry.IsTombstone)
+                {
+                    writer.WriteInt64(entry.CreateRevision);
+                    writer.WriteInt64(entry.Version);
+                    writer.WriteInt64(entry.Lease);
+                    writer.WriteBlob(entry.Value!.Span);
+                }
+            }
+        }
+
+        writer.WriteInt32(EndMarker);
+        writer.Finish();
+    }
+
+    public static MvccState Read(Stream source)
+    {
+        try
+        {
+            return ReadChecked(source);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw new KvSnapshotCorruptException($"the snapshot breaks a store invariant: {e.Message}", e);
+        }
+    }
+
+    private static MvccState ReadChecked(Stream source)
+    {
+        var reader = new SnapshotFrameReader(source);
+        if (reader.ReadInt64() != Magic)
+        {
+            throw new KvSnapshotCorruptException("not a RaftKv store snapshot (bad magic)");
+        }
+
+        var version = reader.ReadInt32();
+        if (version != FormatVersion)
+        {
+            throw new KvSnapshotCorruptException($"snapshot format {version} is not supported (expected {FormatVersion})");
+        }
+
+        var state = new MvccState();
+        state.RestoreScalars((ulong)reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt64());
+        var alarmCount = reader.ReadInt32();
+        if (alarmCount < 0 || alarmCount > Alarms.AlarmSet.MaxAlarms)
+        {
+            throw new KvSnapshotCorruptException($"alarm count {alarmCount} is out of range");
+        }
+
+        for (var i = 0; i < alarmCount; i++)
+        {
+            var memberId = (ulong)reader.ReadInt64();
+            if (!state.Alarms.Activate(memberId, (AlarmType)reader.ReadInt32()))
+            {
+                throw new KvSnapshotCorruptException("an alarm appears twice");
+            }
+        }
+
+        var keyCount = reader.ReadInt64();
+        if (keyCount < 0 || keyCount > int.MaxValue)
+        {
+            throw new KvSnapshotCorruptException($"key count {keyCount} is out of range");
+        }
+
+        ByteString? previousKey = null;
+        for (long k = 0; k < keyCount; k++)
+        {
+            var key = UnsafeByteOperations.UnsafeWrap(reader.ReadBlob(MaxKeyBytes, "key"));
+            if (key.Length == 0 || (previousKey is not null && previousKey.Span.SequenceCompareTo(key.Span) >= 0))
+            {
+                throw new KvSnapshotCorruptException("snapshot keys are empty or out of order");
+            }
+
+            previousKey = key;
+            var history = state.Keys.GetOrAdd(key);
+            var entryCount = reader.ReadInt32();
+            if (entryCount <= 0)
+            {
+                throw new KvSnapshotCorruptException($"key has {entryCount} versions");
+            }
+
+            for (var i = 0; i < entryCount; i++)
+            {
+                state.RestoreEntry(history, ReadEntry(reader));
+            }
+        }
+
+        if (reader.ReadInt32() != EndMarker)
+        {
+            throw new KvSnapshotCorruptException("the snapshot's end marker is missing");
+        }
+
+        reader.Finish();
+        state.RebuildLog();
+        return state;
+    }
+
+    private static RevisionEntry ReadEntry(SnapshotFrameReader reader)
+    {
+        var main = reader.ReadInt64();
+        var sub = reader.ReadInt32();
+        var flags = reader.ReadByte();
+        if (flags == TombstoneFlag)
+        {
+            return RevisionEntry.Tombstone(main, sub);
+        }
+
+        if (flags != 0)
+        {
+            throw new KvSnapshotCorruptException($"unknown version flags {flags}");
+        }
+
+        var createRevision = reader.ReadInt64();
+        var version = reader.ReadInt64();
+        var lease = reader.ReadInt64();
+        var value = UnsafeByteOperations.UnsafeWrap(reader.ReadBlob(MaxValueBytes, "value"));
+        if (version < 1 || createRevision < 1 || createRevision > main)
+        {
+            throw new KvSnapshotCorruptException($"version {version} created at {createRevision} is impossible at revision {main}");
+        }
+
+        return new RevisionEntry(main, sub, createRevision, version, lease, value);
+    }
+}

@@ -1,0 +1,107 @@
+using Grpc.Core;
+using Google.Protobuf;
+using RaftKv.Etcd.Api;
+using RaftKv.Kv;
+using RaftKv.Raft.Hosting;
+
+namespace RaftKv.Server.Etcd;
+
+/// <summary>
+/// Puts a client write through Raft from any member: proposed locally on the leader, forwarded to the leader over
+/// the peer connection on a follower. Concurrent writes share Raft entries' batches and fsyncs in the host loop.
+/// </summary>
+public sealed class KvProposer(NodeContext node, EtcdStateMachine machine)
+{
+    /// <summary>How long a write may wait for commit before the client gets "request timed out" (etcd: 5 s + election).</summary>
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(7);
+
+    private readonly KvRequestValidator _validator = new(machine.Store.Options);
+
+    /// <summary>Validates, proposes and waits for the applied outcome; throws etcd's RpcException on failure.</summary>
+    public async Task<IMessage> ProposeAsync(KvCommand command, MessageParser responseParser, CancellationToken cancellationToken)
+    {
+        if (_validator.Validate(command) is { } invalid) throw EtcdErrors.From(invalid);
+        var bytes = command.ToByteArray();
+        if (bytes.Length > node.Settings.MaxRequestBytes) throw EtcdErrors.TooLarge();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(RequestTimeout);
+        WriteOutcome outcome;
+        try
+        {
+            outcome = await ProposeOrForwardAsync(bytes, responseParser, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw EtcdErrors.Timeout();
+        }
+        if (outcome.Failed) throw new RpcException(new Status((StatusCode)outcome.ErrorCode, outcome.ErrorMessage));
+        return outcome.Response!;
+    }
+
+    private async Task<WriteOutcome> ProposeOrForwardAsync(byte[] command, MessageParser responseParser, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = (ApplyResult)(await node.Host.ProposeAsync(command, cancellationToken).ConfigureAwait(false))!;
+            return WriteOutcome.From(result);
+        }
+        catch (NotLeaderException e) when (e.LeaderId != Raft.RaftNode.None)
+        {
+            ReadOnlyMemory<byte> reply;
+            try
+            {
+                reply = await node.Transport.ForwardAsync(e.LeaderId, command, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException forward) when (forward.StatusCode != StatusCode.Cancelled)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, $"etcdserver: leader unreachable: {forward.Status.Detail}"));
+            }
+            return ForwardedResult.Decode(reply.Span, responseParser);
+        }
+        catch (RaftHostException e)
+        {
+            throw EtcdErrors.From(e);
+        }
+    }
+
+    /// <summary>The leader's side of a forwarded write: propose it here and encode the outcome.</summary>
+    public async Task<ReadOnlyMemory<byte>> HandleForwardedAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(RequestTimeout);
+        try
+        {
+            var result = (ApplyResult)(await node.Host.ProposeAsync(command, timeout.Token).ConfigureAwait(false))!;
+            return ForwardedResult.Encode(WriteOutcome.From(result));
+        }
+        catch (RaftHostException e)
+        {
+            var error = EtcdErrors.From(e);
+            return ForwardedResult.Encode(new WriteOutcome(null, (int)error.StatusCode, error.Status.Detail));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var error = EtcdErrors.Timeout();
+            return ForwardedResult.Encode(new WriteOutcome(null, (int)error.StatusCode, error.Status.Detail));
+        }
+    }
+
+    /// <summary>Waits until this member's state reflects every write acknowledged before the call (thesis section 6.4).</summary>
+    public async Task ReadBarrierAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(RequestTimeout);
+        try
+        {
+            await node.Host.ReadBarrierAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (RaftHostException e)
+        {
+            throw EtcdErrors.From(e);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw EtcdErrors.Timeout();
+        }
+    }
+}

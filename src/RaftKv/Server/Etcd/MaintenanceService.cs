@@ -1,0 +1,142 @@
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using Grpc.Core;
+using RaftKv.Etcd.Api;
+using RaftKv.Kv;
+
+namespace RaftKv.Server.Etcd;
+
+/// <summary>etcd's Maintenance service: status, alarms, hashes, snapshot download and leadership transfer.</summary>
+public sealed class MaintenanceService(NodeContext node) : Maintenance.MaintenanceBase
+{
+    /// <summary>The etcd API version raftkv speaks (etcdctl and clients check it).</summary>
+    public const string EtcdVersion = "3.5.0";
+
+    private const int SnapshotChunkBytes = 64 * 1024;
+
+    public override Task<StatusResponse> Status(StatusRequest request, ServerCallContext context)
+    {
+        var status = node.Status ?? throw new RpcException(new Status(StatusCode.Unavailable, "etcdserver: not started"));
+        var store = node.Machine.Store;
+        var response = new StatusResponse
+        {
+            Header = node.Header(),
+            Version = EtcdVersion,
+            DbSize = store.SizeBytes,
+            DbSizeInUse = store.SizeBytes,
+            DbSizeQuota = node.Settings.QuotaBackendBytes,
+            Leader = status.Leader,
+            RaftIndex = status.Commit,
+            RaftTerm = status.Term,
+            RaftAppliedIndex = status.Applied,
+            IsLearner = false,
+        };
+        foreach (var alarm in store.Alarms) response.Errors.Add($"memberID:{alarm.MemberID} alarm:{alarm.Alarm}");
+        return Task.FromResult(response);
+    }
+
+    public override async Task<AlarmResponse> Alarm(AlarmRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (request.Action == AlarmRequest.Types.AlarmAction.Get)
+        {
+            await node.Proposer.ReadBarrierAsync(context.CancellationToken).ConfigureAwait(false);
+            var response = new AlarmResponse { Header = node.Header() };
+            response.Alarms.AddRange(node.Machine.Store.Alarms.Where(a =>
+                (request.MemberID == 0 || a.MemberID == request.MemberID) && (request.Alarm == AlarmType.None || a.Alarm == request.Alarm)));
+            return response;
+        }
+        var applied = (AlarmResponse)await node.Proposer.ProposeAsync(new KvCommand { Alarm = request }, AlarmResponse.Parser, context.CancellationToken).ConfigureAwait(false);
+        node.Header(applied.Header ??= new ResponseHeader());
+        return applied;
+    }
+
+    public override Task<HashResponse> Hash(HashRequest request, ServerCallContext context)
+    {
+        var response = node.Machine.Store.Hash();
+        node.Header(response.Header ??= new ResponseHeader());
+        return Task.FromResult(response);
+    }
+
+    public override Task<HashKVResponse> HashKV(HashKVRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        try
+        {
+            var response = node.Machine.Store.HashKV(request.Revision);
+            node.Header(response.Header ??= new ResponseHeader());
+            return Task.FromResult(response);
+        }
+        catch (KvException e)
+        {
+            throw EtcdErrors.From(e.Error);
+        }
+    }
+
+    public override Task<DefragmentResponse> Defragment(DefragmentRequest request, ServerCallContext context) =>
+        // The store lives in memory and compacts in place: there is nothing to defragment.
+        Task.FromResult(new DefragmentResponse { Header = node.Header() });
+
+    /// <summary>Streams the whole store (raftkv's snapshot format) followed, like etcd, by its SHA-256.</summary>
+    public override async Task Snapshot(SnapshotRequest request, IServerStreamWriter<SnapshotResponse> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        var pipe = new Pipe();
+        var store = node.Machine.Store;
+        var writer = Task.Run(() =>
+        {
+            try
+            {
+                using var stream = pipe.Writer.AsStream(leaveOpen: true);
+                store.WriteSnapshot(stream);
+                pipe.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                pipe.Writer.Complete(e);
+            }
+        }, context.CancellationToken);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var source = pipe.Reader.AsStream();
+        var buffer = new byte[SnapshotChunkBytes];
+        int read;
+        while ((read = await source.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, context.CancellationToken).ConfigureAwait(false)) > 0)
+        {
+            sha.AppendData(buffer, 0, read);
+            await responseStream.WriteAsync(new SnapshotResponse
+            {
+                Header = node.Header(), RemainingBytes = 1, Blob = Google.Protobuf.ByteString.CopyFrom(buffer, 0, read), Version = EtcdVersion,
+            }, context.CancellationToken).ConfigureAwait(false);
+        }
+        await writer.ConfigureAwait(false);
+        await responseStream.WriteAsync(new SnapshotResponse
+        {
+            Header = node.Header(), RemainingBytes = 0, Blob = Google.Protobuf.ByteString.CopyFrom(sha.GetHashAndReset()), Version = EtcdVersion,
+        }, context.CancellationToken).ConfigureAwait(false);
+    }
+
+    public override async Task<MoveLeaderResponse> MoveLeader(MoveLeaderRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (node.Settings.Membership.Find(request.TargetID) is null)
+            throw new RpcException(new Status(StatusCode.NotFound, "etcdserver: bad leader transferee"));
+        var status = await node.Host.TransferLeadershipAsync(request.TargetID, context.CancellationToken).ConfigureAwait(false);
+        if (status is Raft.RequestStatus.NoLeader) throw EtcdErrors.NoLeader();
+        if (status is Raft.RequestStatus.Invalid) throw new RpcException(new Status(StatusCode.FailedPrecondition, "etcdserver: bad leader transferee"));
+        // Like etcd, answer once the target leads (or time out).
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        timeout.CancelAfter(KvProposer.RequestTimeout);
+        try
+        {
+            while (node.Status?.Leader != request.TargetID) await Task.Delay(10, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "etcdserver: leadership transfer timed out"));
+        }
+        return new MoveLeaderResponse { Header = node.Header() };
+    }
+}

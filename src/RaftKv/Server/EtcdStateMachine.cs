@@ -1,0 +1,49 @@
+using RaftKv.Kv;
+using RaftKv.Raft;
+using RaftKv.Raft.Hosting;
+
+namespace RaftKv.Server;
+
+/// <summary>
+/// The replicated state of a raftkv member: the MVCC store (src/Kv) applied from the Raft log. Readers on request
+/// threads use <see cref="Store"/>; a restore from a snapshot swaps in a new store.
+/// </summary>
+public sealed class EtcdStateMachine(KvStoreOptions options) : IStateMachine, IDisposable
+{
+    private volatile KvStore _store = new(options);
+
+    /// <summary>The current store (replaced when a snapshot is restored).</summary>
+    public KvStore Store => _store;
+
+    /// <inheritdoc />
+    public object? Apply(in Entry entry)
+    {
+        if (entry.Data.IsEmpty)
+        {
+            _store.MarkApplied(entry.Index); // a new leader's no-op
+            return null;
+        }
+        return _store.Apply(entry.Index, entry.Data.Span);
+    }
+
+    /// <inheritdoc />
+    public ReadOnlyMemory<byte> TakeSnapshot()
+    {
+        using var buffer = new MemoryStream();
+        _store.WriteSnapshot(buffer);
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+    }
+
+    /// <inheritdoc />
+    public void Restore(ReadOnlyMemory<byte> snapshot)
+    {
+        using var stream = new MemoryStream(snapshot.ToArray(), writable: false);
+        var restored = KvStore.Restore(stream, options);
+        var old = _store;
+        _store = restored;
+        old.Dispose();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _store.Dispose();
+}
