@@ -16,7 +16,20 @@ public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplic
         var summary = new StreamSummary();
         // Peer streams never end on their own: end them when the server stops, or shutdown waits for them.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
-        await foreach (var batch in requestStream.ReadAllAsync(stopping.Token).ConfigureAwait(false))
+        try
+        {
+            await ReadBatchesAsync(requestStream, summary, stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The peer went away or this server is stopping: the normal end of a stream.
+        }
+        return summary;
+    }
+
+    private async Task ReadBatchesAsync(IAsyncStreamReader<MessageBatch> requestStream, StreamSummary summary, CancellationToken cancellationToken)
+    {
+        await foreach (var batch in requestStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             CheckIdentity(batch.ClusterId, batch.To);
             var inbox = transport.Inbox;
@@ -39,7 +52,6 @@ public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplic
                 inbox.TryDeliver(message);
             }
         }
-        return summary;
     }
 
     /// <inheritdoc />

@@ -21,6 +21,13 @@ public sealed record RaftConfig
     /// <summary>Run a pre-vote round before a real election (thesis section 9.6), so a rejoining node cannot raise the term.</summary>
     public bool PreVote { get; init; } = true;
 
+    /// <summary>
+    /// A pre-candidate that has not won asks again after this many ticks, within its election timeout. Peers that
+    /// still heard from the old leader a moment ago ignore a pre-vote (leader lease); without a retry the
+    /// pre-candidate would wait a whole new timeout. Pre-votes change no state, so retrying is safe. 0 disables.
+    /// </summary>
+    public int PreVoteRetryTicks { get; init; } = 2;
+
     /// <summary>A leader steps down when it has not heard from a quorum for an election timeout (thesis section 6.2).</summary>
     public bool CheckQuorum { get; init; } = true;
 
@@ -61,6 +68,8 @@ public sealed record RaftConfig
         if (HeartbeatTimeoutTicks <= 0) throw new ArgumentException($"HeartbeatTimeoutTicks must be positive, was {HeartbeatTimeoutTicks}", nameof(HeartbeatTimeoutTicks));
         if (ElectionTimeoutTicks <= HeartbeatTimeoutTicks)
             throw new ArgumentException($"ElectionTimeoutTicks ({ElectionTimeoutTicks}) must be greater than HeartbeatTimeoutTicks ({HeartbeatTimeoutTicks})", nameof(ElectionTimeoutTicks));
+        if (PreVoteRetryTicks < 0 || (PreVoteRetryTicks > 0 && PreVoteRetryTicks >= ElectionTimeoutTicks))
+            throw new ArgumentException($"PreVoteRetryTicks ({PreVoteRetryTicks}) must be 0 or less than ElectionTimeoutTicks ({ElectionTimeoutTicks})", nameof(PreVoteRetryTicks));
         if (MaxSizePerMsgBytes <= 0) throw new ArgumentException("MaxSizePerMsgBytes must be positive", nameof(MaxSizePerMsgBytes));
         if (MaxInflightMsgs <= 0) throw new ArgumentException("MaxInflightMsgs must be positive", nameof(MaxInflightMsgs));
         if (MaxInflightBytes < 0) throw new ArgumentException("MaxInflightBytes must not be negative", nameof(MaxInflightBytes));

@@ -12,6 +12,13 @@ public sealed partial class RaftNode
             _electionElapsedTicks = 0;
             Hup(transfer: false);
         }
+        else if (Role == RaftRole.PreCandidate && _config.PreVoteRetryTicks > 0 && _electionElapsedTicks % _config.PreVoteRetryTicks == 0)
+        {
+            // Ask again: a peer that ignored us because it heard from the old leader just before may grant now.
+            _votes.Clear();
+            Poll(Id, MessageType.PreVoteResponse, granted: true);
+            RequestVotes(MessageType.PreVote, Term + 1, transfer: false);
+        }
     }
 
     private void TickLeader()

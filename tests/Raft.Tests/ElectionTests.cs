@@ -113,6 +113,28 @@ public sealed class ElectionTests
     }
 
     [Fact]
+    public void PreVote_IgnoredByAPeerStillInItsLease_IsRetriedBeforeTheNextTimeout()
+    {
+        // Thesis sections 6.2 and 9.6: a follower that heard from the leader less than an election timeout ago
+        // ignores (pre-)votes. When the leader dies, the first follower to time out may ask a peer whose clock is
+        // a tick behind; the retry gets the vote a few ticks later instead of a whole timeout later.
+        var cluster = new Cluster(3, seed: 10, c => c with { ElectionTimeoutTicks = 10 });
+        var leader = cluster.WaitForLeader();
+        var term = leader.Raft!.Term;
+        cluster.Crash(leader.Id);
+        var a = cluster.Nodes.First(n => n.IsUp);
+        var b = cluster.Nodes.Last(n => n.IsUp);
+        // Make b's clock lag: it has just heard from the (now dead) leader, a has not for a while.
+        for (var i = 0; i < 9; i++) a.Raft!.Tick();
+        a.Raft!.Campaign(); // a's timeout fires while b is still in its lease
+        cluster.Settle();
+        Assert.Contains(cluster.Trace.Lines, l => l.Contains($"{b.Name} ignored pre-vote request from {a.Name}", StringComparison.Ordinal));
+        Assert.Equal(RaftRole.PreCandidate, a.Raft.Role);
+        cluster.MustRunUntil(() => cluster.Leader is { } l && l.Raft!.Term > term, 12, "an election within about one timeout");
+        Assert.Equal(a.Id, cluster.Leader!.Id);
+    }
+
+    [Fact]
     public void WithoutPreVote_PartitionedNodeRaisesItsTerm_ButCheckQuorumLeaseKeepsTheLeader()
     {
         // Contrast with the PreVote test: without it the loner's term climbs. With CheckQuorum the healthy nodes
