@@ -12,13 +12,16 @@ public sealed partial class RaftHost
     private ulong _lastSnapshotIndex;
     private SoftState _softState;
 
-    private async Task RunLoopAsync()
+    private void RunLoop(TaskCompletionSource completion)
     {
         var node = _node!;
         var reader = _inbox.Reader;
+        var time = _options.TimeProvider;
+        var tickTicks = (long)(_options.TickInterval.TotalSeconds * time.TimestampFrequency);
+        var nextTick = time.GetTimestamp() + tickTicks;
         try
         {
-            while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+            while (!_stop.IsCancellationRequested)
             {
                 var handled = 0;
                 while (handled < _options.MaxInputsPerIteration && reader.TryRead(out var input))
@@ -26,23 +29,32 @@ public sealed partial class RaftHost
                     Handle(node, input);
                     handled++;
                 }
-                var ticks = Math.Min(Interlocked.Exchange(ref _ticksDue, 0), _options.MaxCatchUpTicks);
-                for (var i = 0; i < ticks; i++) node.Tick();
+                var now = time.GetTimestamp();
+                if (now >= nextTick)
+                {
+                    // Catch up at most a few ticks after a stall (a paused process must not fire a burst of elections).
+                    var elapsedTicks = (now - nextTick) / tickTicks + 1;
+                    for (var i = 0; i < Math.Min(elapsedTicks, _options.MaxCatchUpTicks); i++) node.Tick();
+                    nextTick += elapsedTicks * tickTicks; // the first deadline after now; missed ticks beyond the cap are skipped
+                }
                 FlushProposals(node);
                 while (node.HasReady) HandleReady(node, node.GetReady());
                 MaybeSnapshot(node);
                 _status = node.GetStatus();
+                if (handled == 0 && !reader.TryPeek(out _))
+                {
+                    var waitMs = (int)Math.Clamp((nextTick - time.GetTimestamp()) * 1000 / time.TimestampFrequency + 1, 0, int.MaxValue);
+                    _wake.WaitOne(waitMs);
+                }
             }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
+            completion.TrySetResult();
         }
         catch (Exception e)
         {
             // Storage failure or a broken invariant: the node must not continue with state it cannot trust.
             LogFatal(_logger, e);
             _stoppedReason = $"fatal error: {e.Message}";
-            throw;
+            completion.TrySetException(e);
         }
         finally
         {
@@ -78,8 +90,6 @@ public sealed partial class RaftHost
                 break;
             case TransferInput t:
                 t.Completion.TrySetResult(node.TransferLeadership(t.Target));
-                break;
-            case WakeInput:
                 break;
         }
     }

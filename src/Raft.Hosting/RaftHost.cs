@@ -24,8 +24,9 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private RaftNode? _node;
     private Task? _loop;
-    private Task? _ticker;
-    private int _ticksDue;
+    // Wakes the loop thread; set by every producer. The loop keeps time itself (no timer on the thread pool), so a
+    // pool starved by client requests cannot delay ticks, heartbeats or the handling of peer messages.
+    private readonly AutoResetEvent _wake = new(false);
     private int _disposed;
     private volatile RaftStatus? _status;
     private volatile string? _stoppedReason;
@@ -79,8 +80,10 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
         _lastSnapshotIndex = snapshot?.Index ?? 0;
         _status = _node.GetStatus();
         _transport.Start(this);
-        _loop = Task.Factory.StartNew(RunLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
-        _ticker = RunTickerAsync();
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loop = completion.Task;
+        var thread = new Thread(() => RunLoop(completion)) { IsBackground = true, Name = $"raft-{_options.Raft.NameOf(Id)}" };
+        thread.Start();
     }
 
     /// <summary>
@@ -94,6 +97,7 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
         ThrowIfStopped();
         var input = new ProposeInput(command);
         await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+        _wake.Set();
         return await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -106,6 +110,7 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
         ThrowIfStopped();
         var input = new ReadInput();
         await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+        _wake.Set();
         await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -115,19 +120,34 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
         ThrowIfStopped();
         var input = new TransferInput(target);
         await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+        _wake.Set();
         return await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public bool TryDeliver(Message message) => _inbox.Writer.TryWrite(new MessageInput(message));
+    public bool TryDeliver(Message message)
+    {
+        if (!_inbox.Writer.TryWrite(new MessageInput(message))) return false;
+        _wake.Set();
+        return true;
+    }
 
     /// <inheritdoc />
-    public void ReportUnreachable(ulong peerId) => _inbox.Writer.TryWrite(new ReportInput(peerId, Unreachable: true, SnapshotDelivered: false));
+    public void ReportUnreachable(ulong peerId)
+    {
+        if (_inbox.Writer.TryWrite(new ReportInput(peerId, Unreachable: true, SnapshotDelivered: false))) _wake.Set();
+    }
 
     /// <inheritdoc />
     public void ReportSnapshot(ulong peerId, bool delivered) =>
         // Must not be lost, or the follower's progress stays paused in snapshot state: wait for room.
-        _ = _inbox.Writer.WriteAsync(new ReportInput(peerId, Unreachable: false, SnapshotDelivered: delivered)).AsTask();
+        _ = WriteAndWakeAsync(new ReportInput(peerId, Unreachable: false, SnapshotDelivered: delivered));
+
+    private async Task WriteAndWakeAsync(HostInput input)
+    {
+        await _inbox.Writer.WriteAsync(input).ConfigureAwait(false);
+        _wake.Set();
+    }
 
     private void ThrowIfStopped()
     {
@@ -142,42 +162,22 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
         _stoppedReason ??= "shutting down";
         await _stop.CancelAsync().ConfigureAwait(false);
         _inbox.Writer.TryComplete();
+        _wake.Set();
         try
         {
             if (_loop is not null) await _loop.ConfigureAwait(false);
-            if (_ticker is not null) await _ticker.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or RaftInvariantException or IOException)
         {
+            // Already logged by the loop; the caller sees it in Completion.
         }
         await _transport.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
 
-    private async Task RunTickerAsync()
-    {
-        using var timer = new PeriodicTimer(_options.TickInterval, _options.TimeProvider);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
-            {
-                // Ticks are counted, not queued, so a busy inbox never loses or delays them beyond one iteration.
-                if (Interlocked.Increment(ref _ticksDue) == 1) _inbox.Writer.TryWrite(WakeInput.Instance);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
     private abstract record HostInput;
 
     private sealed record MessageInput(Message Message) : HostInput;
-
-    private sealed record WakeInput : HostInput
-    {
-        public static readonly WakeInput Instance = new();
-    }
 
     private sealed record ReportInput(ulong PeerId, bool Unreachable, bool SnapshotDelivered) : HostInput;
 

@@ -23,7 +23,7 @@ internal static class ServeCommand
         var election = EnvOption.Int64("--election-timeout", "Time (ms) for an election to time out", 1000, 50, 50_000);
         var maxRequest = EnvOption.Int64("--max-request-bytes", "Largest client request accepted", 1_572_864, 1024, 64L * 1024 * 1024);
         var quota = EnvOption.Int64("--quota-backend-bytes", "Storage quota; writes fail with NOSPACE beyond it", 2L * 1024 * 1024 * 1024, 1024 * 1024, 64L * 1024 * 1024 * 1024);
-        var snapshotCount = EnvOption.Int64("--snapshot-count", "Applied entries between snapshots (log compaction)", 10_000, 10, 10_000_000);
+        var snapshotCount = EnvOption.Int64("--snapshot-count", "Applied entries between snapshots (log compaction); etcd's default", 100_000, 10, 10_000_000);
         var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
         var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");
         var exitOnStdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "Stop when standard input closes (used by 'raftkv cluster')", Hidden = true };

@@ -51,6 +51,10 @@ public static partial class RaftKvServer
         }
 
         using var storageLease = storage;
+        // Request handlers may block briefly on the store's lock; a few spare pool threads keep bursts of client
+        // requests from starving the transport's I/O (the Raft loop itself has its own thread).
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, 32), Math.Max(completionPorts, 32));
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
