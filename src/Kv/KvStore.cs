@@ -225,6 +225,13 @@ public sealed class KvStore : IDisposable
     /// <inheritdoc />
     public void Dispose() => gate.Dispose();
 
+    /// <summary>Verifies the internal structures against each other; for tests (O(n)).</summary>
+    internal void CheckInvariants() => Read(() =>
+    {
+        state.CheckInvariants();
+        return 0;
+    });
+
     private static void ThrowIfError(KvError? error)
     {
         if (error is not null)

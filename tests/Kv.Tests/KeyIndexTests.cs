@@ -56,6 +56,7 @@ public sealed class KeyIndexTests
             Assert.Equal(model.Count, index.Count);
             if (step % 997 == 0)
             {
+                index.CheckInvariants();
                 Assert.Equal(model.ToList(), Walk(index));
                 var probe = new byte[] { (byte)random.Next(keySpace) };
                 Assert.Equal(model.Where(k => BytewiseComparer.Instance.Compare(k, probe) >= 0).ToList(), Walk(index, probe));
@@ -85,9 +86,9 @@ public sealed class KeyIndexTests
         var random = new Random(7);
         var state = new MvccState();
         var model = new SortedDictionary<string, bool>(StringComparer.Ordinal);
-        for (var step = 0; step < 4000; step++)
+        for (var step = 0; step < 30000; step++)
         {
-            var key = $"k{random.Next(600):D4}";
+            var key = $"k{random.Next(5000):D4}";
             var put = random.Next(3) != 0;
             if (!put && state.Keys.Find(ByteString.CopyFromUtf8(key).Span)?.IsLive != true)
             {
@@ -100,7 +101,7 @@ public sealed class KeyIndexTests
             state.Append(history, put ? new RevisionEntry(revision, 0, revision, 1, 0, ByteString.Empty) : RevisionEntry.Tombstone(revision, 0));
             state.CommitRevision(revision);
             model[key] = put;
-            if (step % 500 == 499)
+            if (step % 5000 == 4999)
             {
                 state.Compact(state.CurrentRevision);
                 foreach (var dead in model.Where(p => !p.Value).Select(p => p.Key).ToList())
@@ -109,12 +110,13 @@ public sealed class KeyIndexTests
                 }
 
                 Assert.Equal(model.Count, state.Keys.Count);
+                state.Keys.CheckInvariants();
             }
 
             if (step % 97 == 0)
             {
-                var from = $"k{random.Next(600):D4}";
-                var to = $"k{random.Next(600):D4}";
+                var from = $"k{random.Next(5000):D4}";
+                var to = $"k{random.Next(5000):D4}";
                 var expected = model.Count(p => p.Value && string.CompareOrdinal(p.Key, from) >= 0 && string.CompareOrdinal(p.Key, to) < 0);
                 Assert.Equal(expected, state.Keys.CountLive(KeyRange.FromRequest(ByteString.CopyFromUtf8(from), ByteString.CopyFromUtf8(to))));
                 Assert.Equal(model.Count(p => p.Value), state.Keys.CountLive(KeyRange.FromRequest(ByteString.CopyFrom(0), ByteString.CopyFrom(0))));

@@ -45,7 +45,7 @@ internal static class RangeExecutor
         }
         else if (revision == viewRevision && (request.CountOnly || fetchLimit > 0))
         {
-            // Newest revision with a bounded fetch: the index counts live keys leaf by leaf, and the walk stops as
+            // Newest revision with a bounded fetch: the index counts live keys in O(log n) and the walk stops as
             // soon as the fetch is full, so a small page of a huge range stays cheap.
             total = state.Keys.CountLive(range);
             var cursor = state.Keys.Seek(range.Start.Span);

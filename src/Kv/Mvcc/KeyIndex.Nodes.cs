@@ -8,6 +8,9 @@ internal sealed partial class KeyIndex
     internal abstract class Node
     {
         public int Count { get; protected set; }
+
+        /// <summary>Live keys in this subtree.</summary>
+        public abstract long Live { get; }
     }
 
     /// <summary>Up to <see cref="LeafCapacity"/> histories in key order, linked to the neighbouring leaves.</summary>
@@ -19,8 +22,10 @@ internal sealed partial class KeyIndex
 
         public Leaf? Prev { get; set; }
 
-        /// <summary>How many histories here are live (newest version not a tombstone); lets counts skip whole leaves.</summary>
+        /// <summary>How many histories here are live (newest version not a tombstone).</summary>
         public int LiveCount { get; set; }
+
+        public override long Live => LiveCount;
 
         public void RecountLive()
         {
@@ -108,13 +113,19 @@ internal sealed partial class KeyIndex
 
     /// <summary>
     /// Up to <see cref="InnerCapacity"/> children; LowKeys[i] is at or below every key under child i (LowKeys[0] is
-    /// only kept for the parent's benefit after a split and never used to route).
+    /// only kept for the parent's benefit after a split and never used to route); LiveCounts[i] is child i's live keys.
     /// </summary>
     internal sealed class Inner : Node
     {
+        private long liveTotal;
+
         public ByteString[] LowKeys { get; } = new ByteString[InnerCapacity];
 
         public Node[] Children { get; } = new Node[InnerCapacity];
+
+        public long[] LiveCounts { get; } = new long[InnerCapacity];
+
+        public override long Live => liveTotal;
 
         /// <summary>Slot of the child whose subtree would hold <paramref name="key"/>.</summary>
         public int ChildSlot(ReadOnlySpan<byte> key)
@@ -137,7 +148,13 @@ internal sealed partial class KeyIndex
             return slot;
         }
 
-        public void InsertAt(int slot, ByteString lowKey, Node child)
+        public void AddLive(int slot, long delta)
+        {
+            LiveCounts[slot] += delta;
+            liveTotal += delta;
+        }
+
+        public void InsertAt(int slot, ByteString lowKey, Node child, long live)
         {
             if (Count == InnerCapacity || (uint)slot > (uint)Count)
             {
@@ -146,42 +163,68 @@ internal sealed partial class KeyIndex
 
             Array.Copy(LowKeys, slot, LowKeys, slot + 1, Count - slot);
             Array.Copy(Children, slot, Children, slot + 1, Count - slot);
+            Array.Copy(LiveCounts, slot, LiveCounts, slot + 1, Count - slot);
             LowKeys[slot] = lowKey;
             Children[slot] = child;
+            LiveCounts[slot] = live;
+            liveTotal += live;
             Count++;
         }
 
         public void RemoveAt(int slot)
         {
+            liveTotal -= LiveCounts[slot];
             Array.Copy(LowKeys, slot + 1, LowKeys, slot, Count - slot - 1);
             Array.Copy(Children, slot + 1, Children, slot, Count - slot - 1);
+            Array.Copy(LiveCounts, slot + 1, LiveCounts, slot, Count - slot - 1);
             Count--;
             LowKeys[Count] = null!;
             Children[Count] = null!;
+            LiveCounts[Count] = 0;
+        }
+
+        /// <summary>Drops child <paramref name="slot"/> whose keys moved into child slot - 1, moving its count along.</summary>
+        public void MergeIntoLeft(int slot)
+        {
+            AddLive(slot - 1, LiveCounts[slot]);
+            RemoveAt(slot);
         }
 
         /// <summary>Splits this full node around an insertion; returns the new right half.</summary>
-        public Inner SplitInsert(int slot, ByteString lowKey, Node child)
+        public Inner SplitInsert(int slot, ByteString lowKey, Node child, long live)
         {
             var right = new Inner();
             var keep = InnerCapacity / 2;
             var moving = Count - keep;
             Array.Copy(LowKeys, keep, right.LowKeys, 0, moving);
             Array.Copy(Children, keep, right.Children, 0, moving);
+            Array.Copy(LiveCounts, keep, right.LiveCounts, 0, moving);
             Array.Clear(LowKeys, keep, moving);
             Array.Clear(Children, keep, moving);
+            Array.Clear(LiveCounts, keep, moving);
             right.Count = moving;
             Count = keep;
+            RecountLive();
+            right.RecountLive();
             if (slot <= keep)
             {
-                InsertAt(slot, lowKey, child);
+                InsertAt(slot, lowKey, child, live);
             }
             else
             {
-                right.InsertAt(slot - keep, lowKey, child);
+                right.InsertAt(slot - keep, lowKey, child, live);
             }
 
             return right;
+        }
+
+        private void RecountLive()
+        {
+            liveTotal = 0;
+            for (var i = 0; i < Count; i++)
+            {
+                liveTotal += LiveCounts[i];
+            }
         }
     }
 

@@ -4,8 +4,9 @@ namespace RaftKv.Kv.Mvcc;
 
 /// <summary>
 /// The keys of the store in unsigned byte order: an in-memory B+ tree of <see cref="KeyHistory"/> with linked
-/// leaves, so a range read seeks in O(log n) and then walks only the keys it returns or counts.
-/// Not thread-safe: the store serializes writers against readers.
+/// leaves, so a range read seeks in O(log n) and then walks only the keys it returns. Every node also knows how
+/// many live keys (newest version not a tombstone) lie below it, so counting a range at the newest revision costs
+/// O(log n) too. Not thread-safe: the store serializes writers against readers.
 /// </summary>
 /// <remarks>
 /// Removal drops empty nodes and merges a sparse leaf into a neighbour; inner nodes are never rebalanced beyond
@@ -35,20 +36,17 @@ internal sealed partial class KeyIndex
     /// <summary>Number of keys.</summary>
     public int Count { get; private set; }
 
+    /// <summary>Number of live keys.</summary>
+    public long LiveCount => root.Live;
+
     public KeyHistory? Find(ReadOnlySpan<byte> key)
     {
-        var node = root;
-        while (node is Inner inner)
-        {
-            node = inner.Children[inner.ChildSlot(key)];
-        }
-
-        var leaf = (Leaf)node;
+        var leaf = FindLeaf(key);
         var slot = leaf.LowerBound(key, out var found);
         return found ? leaf.Items[slot] : null;
     }
 
-    /// <summary>The history of <paramref name="key"/>, created empty when the key is new.</summary>
+    /// <summary>The history of <paramref name="key"/>, created empty (not live) when the key is new.</summary>
     public KeyHistory GetOrAdd(ByteString key)
     {
         var span = key.Span;
@@ -72,7 +70,7 @@ internal sealed partial class KeyIndex
         return history;
     }
 
-    /// <summary>Removes <paramref name="key"/>; false when it was absent.</summary>
+    /// <summary>Removes <paramref name="key"/>, which must not be live; false when it was absent.</summary>
     public bool Remove(ReadOnlySpan<byte> key)
     {
         var depth = Descend(key, out var leaf);
@@ -101,92 +99,30 @@ internal sealed partial class KeyIndex
             root = single.Children[0];
         }
 
+        ClearPath();
         return true;
-    }
-
-    /// <summary>Records that the key's newest version turned live (+1) or into a tombstone (-1).</summary>
-    public void AdjustLive(ReadOnlySpan<byte> key, int delta)
-    {
-        var node = root;
-        while (node is Inner inner)
-        {
-            node = inner.Children[inner.ChildSlot(key)];
-        }
-
-        var leaf = (Leaf)node;
-        leaf.LowerBound(key, out var found);
-        var live = leaf.LiveCount + delta;
-        if (!found || Math.Abs(delta) != 1 || live < 0 || live > leaf.Count)
-        {
-            throw new InvalidOperationException($"live count {leaf.LiveCount}{delta:+0;-0} is impossible for a leaf of {leaf.Count}");
-        }
-
-        leaf.LiveCount = live;
-    }
-
-    /// <summary>
-    /// Number of live keys in the range: whole leaves inside it are counted from their live counts, so a count over
-    /// n keys costs about n / 64 steps instead of n.
-    /// </summary>
-    public long CountLive(in KeyRange range)
-    {
-        if (range.IsSingleKey)
-        {
-            return Find(range.Start.Span)?.IsLive == true ? 1 : 0;
-        }
-
-        var node = root;
-        var start = range.Start.Span;
-        while (node is Inner inner)
-        {
-            node = inner.Children[inner.ChildSlot(start)];
-        }
-
-        long live = 0;
-        var leaf = (Leaf?)node;
-        var slot = leaf!.LowerBound(start, out _);
-        while (leaf is not null)
-        {
-            if (slot == 0 && leaf.Count > 0 && !range.IsPastEnd(leaf.Items[leaf.Count - 1].Key.Span))
-            {
-                live += leaf.LiveCount;
-            }
-            else
-            {
-                for (; slot < leaf.Count; slot++)
-                {
-                    var history = leaf.Items[slot];
-                    if (range.IsPastEnd(history.Key.Span))
-                    {
-                        return live;
-                    }
-
-                    live += history.IsLive ? 1 : 0;
-                }
-            }
-
-            leaf = leaf.Next;
-            slot = 0;
-        }
-
-        return live;
     }
 
     /// <summary>A cursor on the first key at or after <paramref name="key"/>.</summary>
     public Cursor Seek(ReadOnlySpan<byte> key)
     {
+        var leaf = FindLeaf(key);
+        return new Cursor(leaf, leaf.LowerBound(key, out _));
+    }
+
+    /// <summary>A cursor on the smallest key.</summary>
+    public Cursor First() => new(firstLeaf, 0);
+
+    private Leaf FindLeaf(ReadOnlySpan<byte> key)
+    {
         var node = root;
         while (node is Inner inner)
         {
             node = inner.Children[inner.ChildSlot(key)];
         }
 
-        var leaf = (Leaf)node;
-        return new Cursor(leaf, leaf.LowerBound(key, out _));
+        return (Leaf)node;
     }
-
-    /// <summary>A cursor on the smallest key.</summary>
-    public Cursor First() => new(firstLeaf, 0);
 
     private int Descend(ReadOnlySpan<byte> key, out Leaf leaf)
     {
@@ -243,28 +179,30 @@ internal sealed partial class KeyIndex
         return right;
     }
 
-    // Inserts the new right sibling into the parents, splitting them as needed, up to a new root.
+    // Inserts the new right sibling into the parents, splitting them as needed, up to a new root. The live keys
+    // that moved into the new node leave the count of the node they came from.
     private void PromoteSplit(int depth, Node right, ByteString lowKey)
     {
         for (var level = depth - 1; level >= 0; level--)
         {
             var parent = pathNodes[level];
-            var slot = pathSlots[level] + 1;
+            var slot = pathSlots[level];
+            parent.AddLive(slot, -right.Live);
             if (parent.Count < InnerCapacity)
             {
-                parent.InsertAt(slot, lowKey, right);
+                parent.InsertAt(slot + 1, lowKey, right, right.Live);
                 ClearPath();
                 return;
             }
 
-            var newRight = parent.SplitInsert(slot, lowKey, right);
+            var newRight = parent.SplitInsert(slot + 1, lowKey, right, right.Live);
             right = newRight;
             lowKey = newRight.LowKeys[0];
         }
 
         var newRoot = new Inner();
-        newRoot.InsertAt(0, ByteString.Empty, root);
-        newRoot.InsertAt(1, lowKey, right);
+        newRoot.InsertAt(0, ByteString.Empty, root, root.Live);
+        newRoot.InsertAt(1, lowKey, right, right.Live);
         root = newRoot;
         ClearPath();
     }
@@ -295,8 +233,6 @@ internal sealed partial class KeyIndex
             firstLeaf = new Leaf();
             root = firstLeaf;
         }
-
-        ClearPath();
     }
 
     private void TryMergeLeaf(int level, Leaf leaf)
@@ -307,16 +243,14 @@ internal sealed partial class KeyIndex
         {
             right.MoveTailTo(leaf, 0);
             Unlink(right);
-            parent.RemoveAt(slot + 1);
+            parent.MergeIntoLeft(slot + 1);
         }
         else if (slot > 0 && parent.Children[slot - 1] is Leaf left && leaf.Count + left.Count <= MergedAtMost)
         {
             leaf.MoveTailTo(left, 0);
             Unlink(leaf);
-            parent.RemoveAt(slot);
+            parent.MergeIntoLeft(slot);
         }
-
-        ClearPath();
     }
 
     private void Unlink(Leaf leaf)

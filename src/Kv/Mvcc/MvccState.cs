@@ -139,6 +139,36 @@ internal sealed class MvccState
         }
     }
 
+    /// <summary>Verifies the index and recomputes the size and version count from scratch; for tests (O(n)).</summary>
+    internal void CheckInvariants()
+    {
+        Keys.CheckInvariants();
+        long size = 0, entries = 0;
+        var cursor = Keys.First();
+        while (cursor.Next(out var history))
+        {
+            if (history.Count == 0 || history.Last.Main > CurrentRevision)
+            {
+                throw new InvalidOperationException("a key has no versions, or one from the future");
+            }
+
+            for (var i = 0; i < history.Count; i++)
+            {
+                size += EntryCost(history.Key.Length, history[i].Value?.Length ?? 0);
+                entries++;
+                if (i > 0 && history[i].Main <= CompactRevision)
+                {
+                    throw new InvalidOperationException("compaction left a superseded version behind");
+                }
+            }
+        }
+
+        if (size != SizeBytes || entries != EntryCount)
+        {
+            throw new InvalidOperationException($"size {SizeBytes}/{EntryCount} but versions add up to {size}/{entries}");
+        }
+    }
+
     /// <summary>Sets the scalar state read from a snapshot; only on a fresh state.</summary>
     public void RestoreScalars(ulong appliedIndex, long currentRevision, long compactRevision)
     {

@@ -82,6 +82,8 @@ public sealed class ModelPropertyTests(ITestOutputHelper output)
 
             if (step % 100 == 0)
             {
+                plain.Store.CheckInvariants();
+                snapshotting.Store.CheckInvariants();
                 Assert.Equal(plain.Store.Hash().Hash, snapshotting.Store.Hash().Hash);
                 Assert.Equal(plain.Store.HashKV(0), snapshotting.Store.HashKV(0));
             }
