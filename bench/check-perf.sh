@@ -16,7 +16,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-start_cluster() { # kind -> prints endpoints
+endpoints=""
+start_cluster() { # kind -> sets $endpoints; runs in this shell so $pids records the members
   local kind=$1 cluster="" names=(m1 m2 m3) cports=() pports=()
   for n in "${names[@]}"; do cports+=("$(free_port)"); pports+=("$(free_port)"); done
   for i in 0 1 2; do cluster+="${names[$i]}=http://127.0.0.1:${pports[$i]},"; done
@@ -33,7 +34,7 @@ start_cluster() { # kind -> prints endpoints
     fi
     pids+=($!)
   done
-  echo "127.0.0.1:${cports[0]},127.0.0.1:${cports[1]},127.0.0.1:${cports[2]}"
+  endpoints="127.0.0.1:${cports[0]},127.0.0.1:${cports[1]},127.0.0.1:${cports[2]}"
 }
 
 wait_healthy() {
@@ -46,7 +47,8 @@ wait_healthy() {
 
 mkdir -p "$root"
 for kind in etcd raftkv; do
-  eps=$(start_cluster $kind)
+  start_cluster $kind
+  eps=$endpoints
   wait_healthy "$eps"
   for load in "${loads[@]}"; do
     echo "== $kind, check perf --load=$load"
