@@ -24,21 +24,11 @@ public sealed class KvService(NodeContext node) : KV.KVBase
         }
     }
 
-    public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var response = (PutResponse)await node.Proposer.ProposeAsync(new KvCommand { Put = request }, PutResponse.Parser, context.CancellationToken).ConfigureAwait(false);
-        node.Header(response.Header ??= new ResponseHeader());
-        return response;
-    }
+    public override Task<PutResponse> Put(PutRequest request, ServerCallContext context) =>
+        WriteAsync(new KvCommand { Put = request }, PutResponse.Parser, r => r.Header ??= new ResponseHeader(), context);
 
-    public override async Task<DeleteRangeResponse> DeleteRange(DeleteRangeRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var response = (DeleteRangeResponse)await node.Proposer.ProposeAsync(new KvCommand { DeleteRange = request }, DeleteRangeResponse.Parser, context.CancellationToken).ConfigureAwait(false);
-        node.Header(response.Header ??= new ResponseHeader());
-        return response;
-    }
+    public override Task<DeleteRangeResponse> DeleteRange(DeleteRangeRequest request, ServerCallContext context) =>
+        WriteAsync(new KvCommand { DeleteRange = request }, DeleteRangeResponse.Parser, r => r.Header ??= new ResponseHeader(), context);
 
     public override async Task<TxnResponse> Txn(TxnRequest request, ServerCallContext context)
     {
@@ -60,17 +50,22 @@ public sealed class KvService(NodeContext node) : KV.KVBase
         }
         else
         {
-            response = (TxnResponse)await node.Proposer.ProposeAsync(new KvCommand { Txn = request }, TxnResponse.Parser, context.CancellationToken).ConfigureAwait(false);
+            return await WriteAsync(new KvCommand { Txn = request }, TxnResponse.Parser, r => r.Header ??= new ResponseHeader(), context).ConfigureAwait(false);
         }
         node.Header(response.Header ??= new ResponseHeader());
         return response;
     }
 
-    public override async Task<CompactionResponse> Compact(CompactionRequest request, ServerCallContext context)
+    public override Task<CompactionResponse> Compact(CompactionRequest request, ServerCallContext context) =>
+        WriteAsync(new KvCommand { Compaction = request }, CompactionResponse.Parser, r => r.Header ??= new ResponseHeader(), context);
+
+    /// <summary>A write through Raft, its response stamped with this member's header.</summary>
+    private async Task<T> WriteAsync<T>(KvCommand command, Google.Protobuf.MessageParser<T> parser, Func<T, ResponseHeader> header, ServerCallContext context)
+        where T : Google.Protobuf.IMessage<T>
     {
         ArgumentNullException.ThrowIfNull(context);
-        var response = (CompactionResponse)await node.Proposer.ProposeAsync(new KvCommand { Compaction = request }, CompactionResponse.Parser, context.CancellationToken).ConfigureAwait(false);
-        node.Header(response.Header ??= new ResponseHeader());
+        var response = (T)await node.Proposer.ProposeAsync(command, parser, context.CancellationToken).ConfigureAwait(false);
+        node.Header(header(response));
         return response;
     }
 }
