@@ -39,6 +39,7 @@ public static partial class RaftKvServer
             return Results.Json(new HealthReply(reason is null ? "true" : "false", reason ?? ""), statusCode: code);
         });
         app.MapGet("/v1/status", () => node.Status is { } status ? Results.Json(StatusReply.From(status, node)) : Results.StatusCode(503));
+        RaftKv.Http.HttpEndpoints.Map(app, node);
     }
 
     private sealed record HealthReply(string Health, string Reason);

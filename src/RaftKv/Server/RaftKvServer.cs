@@ -87,6 +87,7 @@ public static partial class RaftKvServer
             LocalName = self.Name, LocalClientUrls = settings.AdvertiseClientUrls.Select(u => u.GetLeftPart(UriPartial.Authority)).ToArray(),
         });
         builder.Services.AddSingleton(transport);
+        RaftKv.Http.HttpServices.Add(builder.Services);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
         builder.Services.AddSingleton(settings);
         NodeContext? nodeContext = null; // created after Build (it needs the app's loggers); resolved lazily by services

@@ -1,0 +1,76 @@
+using Prometheus;
+using RaftKv.Http.Observe;
+using RaftKv.Raft;
+using RaftKv.Server;
+
+namespace RaftKv.Http.Metrics;
+
+/// <summary>
+/// The member's Prometheus metrics (<c>GET /metrics</c>, text format), in a registry of their own: Raft state
+/// gauges read at scrape time, counters kept by <see cref="NodeObserver"/>, and histograms of request latency per
+/// RPC or route and of peer round trips.
+/// </summary>
+public sealed class RaftKvMetrics
+{
+    private readonly Histogram _requests;
+    private readonly Histogram _peerRtt;
+
+    /// <summary>Creates the collectors; gauges and counters refresh from the node before every scrape.</summary>
+    public RaftKvMetrics(NodeContext node, NodeObserver observer, Func<int> dashboardClients)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(observer);
+        ArgumentNullException.ThrowIfNull(dashboardClients);
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        var term = factory.CreateGauge("raftkv_raft_term", "Current Raft term.");
+        var commit = factory.CreateGauge("raftkv_raft_commit_index", "Raft commit index.");
+        var applied = factory.CreateGauge("raftkv_raft_applied_index", "Raft applied index.");
+        var last = factory.CreateGauge("raftkv_raft_last_index", "Index of the last entry in the Raft log.");
+        var lag = factory.CreateGauge("raftkv_apply_lag_entries", "Committed entries not yet applied (commit - applied).");
+        var role = factory.CreateGauge("raftkv_raft_role", "1 for the member's current Raft role, 0 for the others.", "role");
+        var hasLeader = factory.CreateGauge("raftkv_has_leader", "1 when the member knows a leader.");
+        var isLeader = factory.CreateGauge("raftkv_is_leader", "1 when the member is the leader.");
+        var revision = factory.CreateGauge("raftkv_store_revision", "Revision of the key-value store.");
+        var size = factory.CreateGauge("raftkv_store_size_bytes", "Approximate size of the key-value store.");
+        var clients = factory.CreateGauge("raftkv_dashboard_clients", "Open dashboard event streams.");
+        var committed = factory.CreateCounter("raftkv_proposals_committed_total", "Non-empty Raft entries committed and applied on this member.");
+        var failed = factory.CreateCounter("raftkv_proposals_failed_total", "Client writes through this member that failed (no leader, timeout, refused).");
+        var leaderChanges = factory.CreateCounter("raftkv_leader_changes_seen_total", "Times this member saw a new leader.");
+        _requests = factory.CreateHistogram("raftkv_request_duration_seconds", "Latency of unary requests by gRPC method or HTTP route.",
+            new HistogramConfiguration { LabelNames = ["method"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 18) });
+        _peerRtt = factory.CreateHistogram("raftkv_peer_round_trip_seconds", "Round trip of a ping to each peer over the peer connection.",
+            new HistogramConfiguration { LabelNames = ["peer"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
+
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            if (node.Status is { } s)
+            {
+                term.Set(s.Term);
+                commit.Set(s.Commit);
+                applied.Set(s.Applied);
+                last.Set(s.LastIndex);
+                lag.Set(s.Commit >= s.Applied ? s.Commit - s.Applied : 0);
+                foreach (var r in Enum.GetValues<RaftRole>()) role.WithLabels(r.ToString().ToLowerInvariant()).Set(r == s.Role ? 1 : 0);
+                hasLeader.Set(s.Leader != RaftNode.None ? 1 : 0);
+                isLeader.Set(s.Role == RaftRole.Leader ? 1 : 0);
+            }
+            var store = node.Machine.Store;
+            revision.Set(store.Revision);
+            size.Set(store.SizeBytes);
+            clients.Set(dashboardClients());
+            committed.IncTo(observer.ProposalsCommitted);
+            failed.IncTo(observer.FailedWrites);
+            leaderChanges.IncTo(observer.LeaderChanges);
+        });
+    }
+
+    /// <summary>The registry <c>/metrics</c> exports.</summary>
+    public CollectorRegistry Registry { get; }
+
+    /// <summary>Records one request's latency; <paramref name="method"/> comes from a bounded set (RPC names, route patterns).</summary>
+    public void ObserveRequest(string method, TimeSpan duration) => _requests.WithLabels(method).Observe(duration.TotalSeconds);
+
+    /// <summary>Records a ping's round trip to <paramref name="peer"/>.</summary>
+    public void ObservePeerRtt(string peer, TimeSpan duration) => _peerRtt.WithLabels(peer).Observe(duration.TotalSeconds);
+}

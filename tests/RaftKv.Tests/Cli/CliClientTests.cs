@@ -1,0 +1,147 @@
+using System.Text.Json;
+using RaftKv.Tests.Http;
+using RaftKv.Tests.Infrastructure;
+
+namespace RaftKv.Tests.Cli;
+
+/// <summary><c>raftkv put/get/del/status/members/watch</c> as a person or a script runs them, against raftkv and etcd.</summary>
+[Collection(HttpCollection.Name)]
+public sealed class CliClientTests(FaultClusterFixture fixture) : IClassFixture<FaultClusterFixture>
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    private ProcessCluster Cluster => fixture.Cluster;
+
+    private static async Task<string> Ok(params string[] args)
+    {
+        var (code, output) = await RaftKvBinary.RunAsync(args, Bound);
+        Assert.True(code == 0, $"raftkv {string.Join(' ', args)} exited {code}:\n{output}");
+        return output;
+    }
+
+    private string Endpoints => Cluster.ClientEndpoints;
+
+    [Fact]
+    public async Task PutGetDel_AsTablesAndJson()
+    {
+        Assert.Equal("OK", (await Ok("put", "clikv/a", "one", "--endpoints", Endpoints)).Trim());
+        await Ok("put", "clikv/b", "two words", "--endpoints", Endpoints);
+
+        var table = (await Ok("get", "clikv/", "--prefix", "--endpoints", Endpoints)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["KEY", "VALUE", "MOD", "REV", "VERSION"], table[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("clikv/a", table[1], StringComparison.Ordinal);
+        Assert.Contains("two words", table[2], StringComparison.Ordinal);
+
+        using var json = JsonDocument.Parse(await Ok("get", "clikv/a", "-o", "json", "--endpoints", Endpoints));
+        var kv = Assert.Single(json.RootElement.GetProperty("kvs").EnumerateArray());
+        Assert.Equal("one", kv.GetProperty("value").GetString());
+        Assert.True(json.RootElement.GetProperty("revision").GetInt64() >= kv.GetProperty("modRevision").GetInt64());
+
+        Assert.Equal("2", (await Ok("del", "clikv/", "--prefix", "--endpoints", Endpoints)).Trim());
+        using var empty = JsonDocument.Parse(await Ok("get", "clikv/", "--prefix", "-o", "json", "--endpoints", Endpoints));
+        Assert.Equal(0, empty.RootElement.GetProperty("count").GetInt64());
+    }
+
+    [Fact]
+    public async Task FirstEndpointDown_TheNextOneAnswers()
+    {
+        var dead = $"127.0.0.1:{FreePorts.Next()}";
+        Assert.Equal("OK", (await Ok("put", "cli/failover", "x", "--endpoints", $"{dead},{Endpoints}")).Trim());
+    }
+
+    [Fact]
+    public async Task Status_IsATableOfEveryMember_WithOneLeader_AndJson()
+    {
+        var leader = await Cluster.WaitForLeaderAsync();
+        var lines = (await Ok("status", "--endpoints", Endpoints)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("NAME", lines[0], StringComparison.Ordinal);
+        Assert.Contains("LAG", lines[0], StringComparison.Ordinal);
+        Assert.Equal(4, lines.Length);
+        Assert.Single(lines, l => l.Contains(" leader ", StringComparison.Ordinal) && l.StartsWith(leader.Name, StringComparison.Ordinal));
+        Assert.Equal(2, lines.Count(l => l.Contains(" follower ", StringComparison.Ordinal)));
+
+        using var json = JsonDocument.Parse(await Ok("status", "-o", "json", "--endpoints", Endpoints));
+        var rows = json.RootElement.EnumerateArray().ToArray();
+        Assert.Equal(Cluster.Members.Select(m => m.Name).Order(), rows.Select(r => r.GetProperty("name").GetString()).Order());
+        Assert.All(rows, r => Assert.True(r.GetProperty("commit").GetInt64() >= r.GetProperty("applied").GetInt64()));
+        Assert.Single(rows, r => r.GetProperty("role").GetString() == "leader");
+    }
+
+    [Fact]
+    public async Task Status_ShowsAnUnreachableEndpoint_AndStillSucceeds()
+    {
+        var dead = $"127.0.0.1:{FreePorts.Next()}";
+        var output = await Ok("status", "--endpoints", $"{Endpoints},{dead}");
+        Assert.Contains(output.Split('\n'), l => l.Contains(dead, StringComparison.Ordinal) && l.Contains("unreachable", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Members_ListsNamesUrlsAndTheLeader()
+    {
+        var leader = await Cluster.WaitForLeaderAsync();
+        using var json = JsonDocument.Parse(await Ok("members", "-o", "json", "--endpoints", Endpoints));
+        var members = json.RootElement.GetProperty("members").EnumerateArray().ToArray();
+        Assert.Equal(Cluster.Members.Select(m => m.Name), members.Select(m => m.GetProperty("name").GetString()));
+        Assert.Equal(Cluster.Members.Select(m => m.ClientUrl), members.Select(m => m.GetProperty("clientUrls")[0].GetString()));
+        Assert.Equal(leader.Name, Assert.Single(members, m => m.GetProperty("isLeader").GetBoolean()).GetProperty("name").GetString());
+        var table = await Ok("members", "--endpoints", Endpoints);
+        Assert.StartsWith("ID", table, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoEndpointAnswers_ExitCode1_NamingEveryEndpoint()
+    {
+        var a = $"127.0.0.1:{FreePorts.Next()}";
+        var b = $"127.0.0.1:{FreePorts.Next()}";
+        foreach (var command in new[] { new[] { "get", "k" }, ["put", "k", "v"], ["del", "k"], ["status"], ["members"] })
+        {
+            var (code, output) = await RaftKvBinary.RunAsync([.. command, "--endpoints", $"{a},{b}", "--dial-timeout", "500"], Bound);
+            Assert.True(code == 1, $"{command[0]}: {code}\n{output}");
+            Assert.Contains($"raftkv {command[0]}: no endpoint answered: {a} (connection refused), {b} (connection refused)", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task BadArguments_ExitNonZero_WithAMessage()
+    {
+        var (code, output) = await RaftKvBinary.RunAsync(["get", "k", "--endpoints", "https://127.0.0.1:1"], Bound);
+        Assert.Equal(2, code);
+        Assert.Contains("not host:port", output, StringComparison.Ordinal);
+        (code, output) = await RaftKvBinary.RunAsync(["get", "k", "-o", "yaml"], Bound);
+        Assert.NotEqual(0, code);
+        Assert.Contains("yaml", output, StringComparison.Ordinal);
+    }
+
+    [EtcdServerFact]
+    public async Task TheSameCommands_WorkAgainstEtcd()
+    {
+        await using var etcd = EtcdProcess.Start();
+        var endpoint = etcd.ClientUrl;
+        await Poll.UntilAsync(async () => (await RaftKvBinary.RunAsync(["status", "--endpoints", endpoint], Bound)).ExitCode == 0,
+            TimeSpan.FromSeconds(20), "etcd answering", () => etcd.OutputTail);
+        Assert.Equal("OK", (await Ok("put", "cli-etcd/k", "v", "--endpoints", endpoint)).Trim());
+        using var json = JsonDocument.Parse(await Ok("get", "cli-etcd/", "--prefix", "-o", "json", "--endpoints", endpoint));
+        Assert.Equal("v", json.RootElement.GetProperty("kvs")[0].GetProperty("value").GetString());
+        Assert.Contains(" leader ", await Ok("status", "--endpoints", endpoint), StringComparison.Ordinal);
+        Assert.Equal("1", (await Ok("del", "cli-etcd/k", "--endpoints", endpoint)).Trim());
+    }
+
+    [EtcdServerFact]
+    public async Task Watch_PrintsChangesAsTheyHappen_AgainstEtcd()
+    {
+        // raftkv serves no Watch yet; etcd does, and the command speaks the etcd API.
+        await using var etcd = EtcdProcess.Start();
+        var endpoint = etcd.ClientUrl;
+        await Poll.UntilAsync(async () => (await RaftKvBinary.RunAsync(["status", "--endpoints", endpoint], Bound)).ExitCode == 0,
+            TimeSpan.FromSeconds(20), "etcd answering", () => etcd.OutputTail);
+        var watch = RaftKvBinary.RunAsync(["watch", "w/", "--prefix", "--max-events", "2", "--endpoints", endpoint], Bound);
+        // The watch starts at "now": keep writing until it has seen two events (bounded by the watch's own timeout).
+        for (var i = 0; i < 200 && !watch.IsCompleted; i++)
+        {
+            await Ok("put", $"w/{i}", $"v{i}", "--endpoints", endpoint);
+        }
+        var (code, output) = await watch;
+        Assert.True(code == 0, output);
+        Assert.Matches(@"PUT w/\d+ v\d+", output);
+    }
+}

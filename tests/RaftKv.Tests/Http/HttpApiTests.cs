@@ -1,0 +1,186 @@
+using System.Text.Json;
+using RaftKv.Tests.Infrastructure;
+
+namespace RaftKv.Tests.Http;
+
+/// <summary>The JSON API on the HTTP port of a real 3-member cluster: status, members, key-value round trips, errors.</summary>
+[Collection(HttpCollection.Name)]
+public sealed class HttpApiTests(FaultClusterFixture fixture) : IClassFixture<FaultClusterFixture>
+{
+    private ProcessCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task Status_IsTheRaftStateOfTheMember_AndMembersListsEveryoneWithTheirUrls()
+    {
+        var leader = await Cluster.WaitForLeaderAsync();
+        foreach (var m in Cluster.Members)
+        {
+            var (code, status, text) = await HttpJson.GetAsync($"{m.HttpUrl}/v1/status");
+            Assert.True(code == 200, text);
+            Assert.Equal(m.Name, status.Str("name"));
+            Assert.Equal(leader.Name, status.Str("leaderName"));
+            Assert.Equal(m == leader ? "leader" : "follower", status.Str("role"));
+            Assert.True(status.Num("term") >= 1);
+            Assert.True(status.Num("lastIndex") >= status.Num("commit") && status.Num("commit") >= status.Num("applied"), text);
+            Assert.Equal(m == leader ? 2 : 0, status.GetProperty("followers").GetArrayLength());
+        }
+
+        var (membersCode, members, membersText) = await HttpJson.GetAsync($"{Cluster.Members[0].HttpUrl}/v1/members");
+        Assert.True(membersCode == 200, membersText);
+        Assert.Equal(leader.Name, members.Str("leader"));
+        var list = members.GetProperty("members").EnumerateArray().ToArray();
+        Assert.Equal(Cluster.Members.Select(m => m.Name), list.Select(m => m.Str("name")));
+        foreach (var (m, json) in Cluster.Members.Zip(list))
+        {
+            Assert.True(json.GetProperty("reachable").GetBoolean(), membersText);
+            Assert.Equal(m.HttpUrl, json.GetProperty("httpUrls")[0].GetString());
+            Assert.Equal(m.ClientUrl, json.GetProperty("clientUrls")[0].GetString());
+            Assert.Equal(m == leader, json.GetProperty("isLeader").GetBoolean());
+        }
+    }
+
+    [Fact]
+    public async Task Kv_PutOnAFollower_ReadsFromEveryMember_PrefixListing_Delete()
+    {
+        var leader = await Cluster.WaitForLeaderAsync();
+        var follower = Cluster.Members.First(m => m != leader);
+        var (putCode, put, putText) = await HttpJson.PutAsync($"{follower.HttpUrl}/v1/kv/api/a", "one");
+        Assert.True(putCode == 200, putText);
+        Assert.Equal(leader.Name, put.Str("leader"));
+        Assert.Equal(follower.Name, put.Str("member"));
+        var revision = put.Num("revision");
+        Assert.True(revision > 1);
+        Assert.Equal(200, (await HttpJson.PutAsync($"{leader.HttpUrl}/v1/kv/api/b%2Fslash", "two")).Status);
+        Assert.Equal(200, (await HttpJson.PutAsync($"{leader.HttpUrl}/v1/kv/api/c", "")).Status);
+
+        foreach (var m in Cluster.Members)
+        {
+            var (code, got, text) = await HttpJson.GetAsync($"{m.HttpUrl}/v1/kv/api/a");
+            Assert.True(code == 200, text);
+            Assert.Equal("linearizable", got.Str("consistency"));
+            Assert.Equal(leader.Name, got.Str("leader"));
+            var kv = Assert.Single(got.GetProperty("kvs").EnumerateArray());
+            Assert.Equal("api/a", kv.Str("key"));
+            Assert.Equal("one", kv.Str("value"));
+            Assert.Equal(revision, kv.Num("modRevision"));
+            Assert.True(got.Num("revision") >= revision);
+        }
+        // Serializable reads are local: poll until the member has applied the write.
+        await Poll.UntilAsync(async () => (await HttpJson.GetAsync($"{follower.HttpUrl}/v1/kv/api/c?consistency=serializable")).Status == 200,
+            TimeSpan.FromSeconds(10), "a serializable read of api/c");
+
+        var (listCode, list, listText) = await HttpJson.GetAsync($"{follower.HttpUrl}/v1/kv/api/?prefix=true");
+        Assert.True(listCode == 200, listText);
+        Assert.Equal(["api/a", "api/b/slash", "api/c"], list.GetProperty("kvs").EnumerateArray().Select(k => k.Str("key")).ToArray());
+        Assert.Equal(3, list.Num("count"));
+        var (limitCode, limited, _) = await HttpJson.GetAsync($"{follower.HttpUrl}/v1/kv/api/?prefix=true&limit=2");
+        Assert.Equal(200, limitCode);
+        Assert.Equal(2, limited.GetProperty("kvs").GetArrayLength());
+        Assert.True(limited.GetProperty("more").GetBoolean());
+
+        var (delCode, deleted, delText) = await HttpJson.DeleteAsync($"{follower.HttpUrl}/v1/kv/api/a");
+        Assert.True(delCode == 200, delText);
+        Assert.Equal(1, deleted.Num("deleted"));
+        var (missingCode, missing, _) = await HttpJson.GetAsync($"{leader.HttpUrl}/v1/kv/api/a");
+        Assert.Equal(404, missingCode);
+        Assert.Contains("not found", missing.Str("error"), StringComparison.Ordinal);
+        Assert.Equal(leader.Name, missing.Str("leader"));
+
+        var (prefixDelCode, prefixDeleted, _) = await HttpJson.DeleteAsync($"{leader.HttpUrl}/v1/kv/api/?prefix=true");
+        Assert.Equal(200, prefixDelCode);
+        Assert.Equal(2, prefixDeleted.Num("deleted"));
+    }
+
+    [Fact]
+    public async Task Kv_NonUtf8Value_IsReturnedAsBase64()
+    {
+        var m = Cluster.Members[0];
+        using var content = new ByteArrayContent([0xff, 0x00, 0x41]);
+        using var response = await HttpJson.Client.PutAsync($"{m.HttpUrl}/v1/kv/api-binary", content);
+        Assert.Equal(200, (int)response.StatusCode);
+        var (code, got, _) = await HttpJson.GetAsync($"{m.HttpUrl}/v1/kv/api-binary");
+        Assert.Equal(200, code);
+        var kv = got.GetProperty("kvs")[0];
+        Assert.Equal(JsonValueKind.Null, kv.GetProperty("value").ValueKind);
+        Assert.Equal(Convert.ToBase64String([0xff, 0x00, 0x41]), kv.Str("valueBase64"));
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/nope", null, 404, "no such endpoint")]
+    [InlineData("GET", "/v1/kv/", null, 400, "give a key")]
+    [InlineData("PUT", "/v1/kv/", "x", 400, "give a key")]
+    [InlineData("DELETE", "/v1/kv/", null, 400, "give a key")]
+    [InlineData("POST", "/v1/kv/k", "x", 405, "use GET, PUT or DELETE")]
+    [InlineData("GET", "/v1/kv/k?consistency=eventual", null, 400, "linearizable or serializable")]
+    [InlineData("GET", "/v1/kv/k?prefix=maybe", null, 400, "prefix must be true or false")]
+    [InlineData("GET", "/v1/kv/k?limit=0", null, 400, "limit must be")]
+    [InlineData("GET", "/v1/kv/k?colour=red", null, 400, "unknown query parameter 'colour'")]
+    [InlineData("PUT", "/v1/kv/k?prefix=true", "x", 400, "takes no query parameters")]
+    [InlineData("POST", "/v1/fault/explode", null, 404, "unknown fault action 'explode'")]
+    [InlineData("POST", "/v1/fault/pause?member=Z", null, 404, "no member named 'Z'")]
+    [InlineData("POST", "/v1/fault/pause?ms=5", null, 400, "ms must be between")]
+    [InlineData("POST", "/v1/fault/pause?ms=soon", null, 400, "ms must be a number")]
+    [InlineData("GET", "/v1/fault/stop", null, 405, "use POST")]
+    public async Task BadPathsAndParameters_Give4xxWithAMessage(string method, string path, string? body, int status, string message)
+    {
+        var (code, json, text) = await HttpJson.SendAsync(new HttpMethod(method), Cluster.Members[1].HttpUrl + path, body);
+        Assert.True(code == status, $"{method} {path}: {code} {text}");
+        Assert.Contains(message, json.Str("error"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TooLargeValue_Is413()
+    {
+        var (code, json, _) = await HttpJson.PutAsync($"{Cluster.Members[0].HttpUrl}/v1/kv/big", new string('x', 1_572_864 + 1));
+        Assert.Equal(413, code);
+        Assert.Contains("--max-request-bytes", json.Str("error"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CrossOriginWrites_FromAPageOutsideTheCluster_AreRefused()
+    {
+        var m = Cluster.Members[0];
+        var evil = new Dictionary<string, string> { ["Origin"] = "http://evil.example" };
+        var (code, json, _) = await HttpJson.SendAsync(HttpMethod.Put, $"{m.HttpUrl}/v1/kv/csrf", "x", evil);
+        Assert.Equal(403, code);
+        Assert.Contains("may not change anything", json.Str("error"), StringComparison.Ordinal);
+        Assert.Equal(403, (await HttpJson.SendAsync(HttpMethod.Post, $"{m.HttpUrl}/v1/fault/stop", "", evil)).Status);
+        // Another member's dashboard may act here (it switches members when its own goes down).
+        var sibling = new Dictionary<string, string> { ["Origin"] = Cluster.Members[1].HttpUrl };
+        await Poll.UntilAsync(async () => (await HttpJson.SendAsync(HttpMethod.Put, $"{m.HttpUrl}/v1/kv/cors", "x", sibling)).Status == 200,
+            TimeSpan.FromSeconds(15), "a write from a sibling member's origin to be allowed");
+    }
+
+    [Fact]
+    public async Task Events_StreamsClusterSnapshots()
+    {
+        var m = Cluster.Members[2];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        using var response = await HttpJson.Client.GetAsync($"{m.HttpUrl}/v1/events", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
+        string? line;
+        while ((line = await reader.ReadLineAsync(cts.Token)) is not null && !line.StartsWith("data: ", StringComparison.Ordinal))
+        {
+        }
+        Assert.NotNull(line);
+        using var snapshot = JsonDocument.Parse(line["data: ".Length..]);
+        var root = snapshot.RootElement;
+        Assert.Equal(m.Name, root.Str("servedBy"));
+        Assert.Equal(3, root.GetProperty("members").GetArrayLength());
+        Assert.True(root.GetProperty("faultInjection").GetBoolean());
+        Assert.NotEqual("", root.Str("leader"));
+        Assert.Contains(root.GetProperty("timeline").EnumerateArray(), e => e.Str("kind") == "becameleader");
+    }
+
+    [Fact]
+    public async Task Dashboard_IsServedFromTheBinary()
+    {
+        var (code, _, page) = await HttpJson.GetAsync(Cluster.Members[0].HttpUrl + "/");
+        Assert.Equal(200, code);
+        Assert.Contains("<script src=\"/dashboard.js\">", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("https://", page, StringComparison.Ordinal); // no CDN
+        Assert.Equal(200, (await HttpJson.GetAsync(Cluster.Members[0].HttpUrl + "/dashboard.js")).Status);
+        Assert.Equal(200, (await HttpJson.GetAsync(Cluster.Members[0].HttpUrl + "/dashboard.css")).Status);
+    }
+}
