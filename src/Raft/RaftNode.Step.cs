@@ -63,11 +63,11 @@ public sealed partial class RaftNode
         }
         if (m.Type == MessageType.PreVote) return true; // a pre-vote never changes our term
         if (m.Type == MessageType.PreVoteResponse && !m.Reject) return true; // granted pre-votes carry the future term
-        var wasLeading = Role != RaftRole.Follower;
+        var wasCampaigningOrLeading = Role != RaftRole.Follower;
         var leader = m.Type is MessageType.Append or MessageType.Heartbeat or MessageType.Snapshot ? m.From : None;
         var oldRole = Role;
         BecomeFollower(m.Term, leader);
-        if (wasLeading)
+        if (wasCampaigningOrLeading)
             Emit(RaftEventKind.SteppedDown, $"{Me} stepped down: higher term {m.Term} from {Name(m.From)} (was {RoleName(oldRole)})");
         return true;
     }

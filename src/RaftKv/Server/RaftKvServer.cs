@@ -116,7 +116,6 @@ public static partial class RaftKvServer
         var node = new NodeContext(settings, host, stateMachine, transport);
         transport.ForwardHandler = node.Proposer.HandleForwardedAsync;
         nodeContext = node;
-        app.Services.GetRequiredService<IHostApplicationLifetime>();
 
         MapEndpoints(app, settings, node);
 
