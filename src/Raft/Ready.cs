@@ -27,7 +27,10 @@ public readonly record struct SoftState(ulong Leader, RaftRole Role);
 /// <list type="number">
 /// <item>Persist <see cref="Snapshot"/>, <see cref="Entries"/> and <see cref="HardState"/>, durably (fsync) when
 /// <see cref="MustSync"/> is true. A vote or an acknowledged entry that is not on disk is a promise broken by a crash.</item>
-/// <item>Only then send <see cref="Messages"/>: they may acknowledge what step 1 persisted.</item>
+/// <item>Only then send <see cref="Messages"/>: they may acknowledge what step 1 persisted. One exception (thesis
+/// section 10.2.1): a leader's appends and heartbeats may go out before its own entries are durable, when the Ready
+/// changes neither term nor vote, because the node counts itself toward a commit only for entries it has persisted
+/// (through <see cref="RaftNode.Advance"/>).</item>
 /// <item>Apply <see cref="Snapshot"/> (if any) and then <see cref="CommittedEntries"/> to the state machine, in order.</item>
 /// <item>Call <see cref="RaftNode.Advance"/>. No other call on the node is allowed between GetReady and Advance.</item>
 /// </list>

@@ -239,9 +239,15 @@ public sealed class Cluster
         if (raft is null || !raft.HasReady) return false;
         var rd = raft.GetReady();
         CrashPoint? crash = _crashDuringNextReady.Remove(node.Id, out var point) ? point : null;
+        // Like RaftHost: a leader's appends may leave before its own entries are durable (thesis section 10.2.1).
+        var sendFirst = rd.Messages.Count > 0 && LeaderMessagesOnly(raft, node, rd);
+        if (sendFirst)
+        {
+            foreach (var m in rd.Messages) Network.Send(m, Now);
+        }
         if (crash == CrashPoint.BeforePersist)
         {
-            Trace.Add(Now, $"crash {node.Name} before persisting a Ready ({rd.Entries.Count} entries, {rd.Messages.Count} messages lost)");
+            Trace.Add(Now, $"crash {node.Name} before persisting a Ready ({rd.Entries.Count} entries lost, {(sendFirst ? "messages already sent" : $"{rd.Messages.Count} messages lost")})");
             node.Raft = null;
             return true;
         }
@@ -254,7 +260,10 @@ public sealed class Cluster
                 node.Raft = null;
                 return true;
             }
-            foreach (var m in rd.Messages) Network.Send(m, Now);
+            if (!sendFirst)
+            {
+                foreach (var m in rd.Messages) Network.Send(m, Now);
+            }
             Apply(node, rd);
             foreach (var e in rd.Events) Trace.Add(Now, e.Text);
             raft.Advance();
@@ -269,6 +278,15 @@ public sealed class Cluster
             Fail($"{node.Name} broke an invariant: {e.Message}");
         }
         return true;
+    }
+
+    private static bool LeaderMessagesOnly(RaftNode raft, SimNode node, Ready rd)
+    {
+        if (raft.Role != RaftRole.Leader || rd.Snapshot is not null) return false;
+        var persisted = node.Storage.HardState;
+        if (rd.HardState is { } hard && (hard.Term != persisted.Term || hard.Vote != persisted.Vote)) return false;
+        return rd.Messages.All(m => m.Type is MessageType.Append or MessageType.Heartbeat or MessageType.Snapshot
+            or MessageType.TimeoutNow or MessageType.ReadIndexResponse);
     }
 
     private void Persist(SimNode node, Ready rd)
