@@ -19,6 +19,6 @@ public sealed partial class RaftHost
     [LoggerMessage(EventId = 5, Level = LogLevel.Critical, Message = "raft loop stopped by a fatal error; the node must be restarted")]
     private static partial void LogFatal(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "snapshot at index {Index} ({Bytes} bytes); log compacted")]
-    private static partial void LogSnapshot(ILogger logger, ulong index, int bytes);
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "snapshot at index {Index} ({Bytes} bytes) in {ElapsedMs} ms on the raft loop; log compacted")]
+    private static partial void LogSnapshot(ILogger logger, ulong index, int bytes, long elapsedMs);
 }

@@ -256,10 +256,12 @@ public sealed partial class RaftHost
     {
         var applied = node.AppliedIndex;
         if (_options.SnapshotEveryEntries == 0 || applied - _lastSnapshotIndex < _options.SnapshotEveryEntries) return;
+        var started = _options.TimeProvider.GetTimestamp();
         var data = _stateMachine.TakeSnapshot();
         _store.CreateSnapshot(applied, node.Membership, data);
         _lastSnapshotIndex = applied;
-        LogSnapshot(_logger, applied, data.Length);
+        // The loop sends no heartbeats meanwhile: the time is logged so a long pause can be told from a slow network.
+        LogSnapshot(_logger, applied, data.Length, (long)_options.TimeProvider.GetElapsedTime(started).TotalMilliseconds);
     }
 
     private void FailEverything(Exception error)
