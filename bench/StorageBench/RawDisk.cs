@@ -1,30 +1,12 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
+using RaftKv.Raft.Storage.Files;
 
 namespace RaftKv.Bench.Storage;
 
-/// <summary>
-/// The disk's own rate: a loop of one 4 KiB write and one fdatasync, into a file zero-filled up front (the same
-/// conditions the log's preallocated segments give it). The ceiling for any log that syncs each batch.
-/// </summary>
-internal sealed partial class RawDisk : IDisposable
+/// <summary>The raw disk loop (<see cref="RawDiskProbe"/>) run for a while, interleaved with the log's rounds.</summary>
+internal sealed class RawDisk(string path, long sizeBytes) : IDisposable
 {
-    private const int BlockBytes = 4096;
-    private readonly SafeFileHandle _handle;
-    private readonly long _sizeBytes;
-    private readonly byte[] _block = new byte[BlockBytes];
-    private long _offset;
-
-    public RawDisk(string path, long sizeBytes)
-    {
-        _sizeBytes = sizeBytes;
-        _handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
-        var zeros = new byte[1024 * 1024];
-        for (long off = 0; off < sizeBytes; off += zeros.Length) RandomAccess.Write(_handle, zeros, off);
-        DataSync();
-        new Random(1).NextBytes(_block);
-    }
+    private readonly RawDiskProbe _probe = new(path, sizeBytes, deleteOnDispose: false);
 
     /// <summary>Runs the loop for about <paramref name="duration"/>; returns (syncs, elapsed).</summary>
     public (long Syncs, TimeSpan Elapsed) Run(TimeSpan duration)
@@ -33,27 +15,11 @@ internal sealed partial class RawDisk : IDisposable
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < duration)
         {
-            if (_offset + BlockBytes > _sizeBytes) _offset = 0;
-            RandomAccess.Write(_handle, _block, _offset);
-            _offset += BlockBytes;
-            DataSync();
+            _probe.WriteAndSync();
             n++;
         }
         return (n, sw.Elapsed);
     }
 
-    private void DataSync()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            RandomAccess.FlushToDisk(_handle);
-            return;
-        }
-        if (fdatasync((int)_handle.DangerousGetHandle()) != 0) throw new IOException($"fdatasync failed: errno {Marshal.GetLastPInvokeError()}");
-    }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int fdatasync(int fd);
-
-    public void Dispose() => _handle.Dispose();
+    public void Dispose() => _probe.Dispose();
 }
