@@ -150,10 +150,9 @@ public sealed partial class RaftHost
 
     private void HandleReady(RaftNode node, Ready rd)
     {
-        // 1. Persist (one fsync for the whole batch), 2. send, 3. apply, 4. advance: see Ready. A leader may send
-        // first (thesis section 10.2.1): its messages promise nothing about its own disk, because the core counts
-        // the leader toward a commit only for entries it has persisted; the followers' fsyncs then overlap its own.
-        var sendFirst = rd.Messages.Count > 0 && LeaderMessagesOnly(rd);
+        // 1. Persist (one fsync for the whole batch), 2. send, 3. apply, 4. advance: see Ready. A leader's messages
+        // may go first (thesis section 10.2.1), so the followers' fsyncs overlap its own.
+        var sendFirst = rd.MessagesMayPrecedePersist;
         if (sendFirst) _transport.Send(rd.Messages);
         _store.Save(rd.HardState, rd.Entries, rd.Snapshot, rd.MustSync);
         if (!sendFirst && rd.Messages.Count > 0) _transport.Send(rd.Messages);
@@ -180,23 +179,6 @@ public sealed partial class RaftHost
         node.Advance();
         if (rd.SoftState is { } soft) OnSoftState(soft);
         ReleaseReads(node.AppliedIndex);
-    }
-
-    /// <summary>
-    /// Whether a Ready holds only what a leader sends in its term: the node leads, no snapshot is installed, and the
-    /// term and vote on disk stay as they are (a vote or a new term must be durable before anyone hears of it).
-    /// </summary>
-    private bool LeaderMessagesOnly(Ready rd)
-    {
-        var role = rd.SoftState?.Role ?? _softState.Role;
-        if (role != RaftRole.Leader || rd.Snapshot is not null) return false;
-        if (rd.HardState is { } hard && (hard.Term != _store.HardState.Term || hard.Vote != _store.HardState.Vote)) return false;
-        foreach (var m in rd.Messages)
-        {
-            if (m.Type is not (MessageType.Append or MessageType.Heartbeat or MessageType.Snapshot or MessageType.TimeoutNow
-                or MessageType.ReadIndexResponse)) return false;
-        }
-        return true;
     }
 
     private void ApplyEntry(in Entry entry)

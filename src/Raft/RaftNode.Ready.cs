@@ -22,6 +22,9 @@ public sealed partial class RaftNode
 
     private HardState CurrentHardState => new(Term, Vote, _log.Committed);
 
+    private static bool IsLeaderMessage(Message m) => m.Type is MessageType.Append or MessageType.Heartbeat or MessageType.Snapshot
+        or MessageType.TimeoutNow or MessageType.ReadIndexResponse;
+
     /// <summary>
     /// Takes the work accumulated since the last call. The host must carry it out in the order documented on
     /// <see cref="Ready"/> and then call <see cref="Advance"/>; no other call is allowed in between.
@@ -48,6 +51,8 @@ public sealed partial class RaftNode
             ReadStates = _readStates,
             Events = _events,
             DroppedEvents = _droppedEvents,
+            MessagesMayPrecedePersist = _messages.Count > 0 && Role == RaftRole.Leader && _log.PendingSnapshot is null
+                && hard.Term == _lastHardState.Term && hard.Vote == _lastHardState.Vote && _messages.TrueForAll(IsLeaderMessage),
             MustSync = entries.Length > 0 || hard.Term != _lastHardState.Term || hard.Vote != _lastHardState.Vote
                 || _log.PendingSnapshot is not null,
         };

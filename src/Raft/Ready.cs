@@ -27,10 +27,8 @@ public readonly record struct SoftState(ulong Leader, RaftRole Role);
 /// <list type="number">
 /// <item>Persist <see cref="Snapshot"/>, <see cref="Entries"/> and <see cref="HardState"/>, durably (fsync) when
 /// <see cref="MustSync"/> is true. A vote or an acknowledged entry that is not on disk is a promise broken by a crash.</item>
-/// <item>Only then send <see cref="Messages"/>: they may acknowledge what step 1 persisted. One exception (thesis
-/// section 10.2.1): a leader's appends and heartbeats may go out before its own entries are durable, when the Ready
-/// changes neither term nor vote, because the node counts itself toward a commit only for entries it has persisted
-/// (through <see cref="RaftNode.Advance"/>).</item>
+/// <item>Only then send <see cref="Messages"/>: they may acknowledge what step 1 persisted. The exception is a
+/// leader's Ready marked <see cref="MessagesMayPrecedePersist"/> (thesis section 10.2.1).</item>
 /// <item>Apply <see cref="Snapshot"/> (if any) and then <see cref="CommittedEntries"/> to the state machine, in order.</item>
 /// <item>Call <see cref="RaftNode.Advance"/>. No other call on the node is allowed between GetReady and Advance.</item>
 /// </list>
@@ -61,6 +59,14 @@ public sealed class Ready
 
     /// <summary>Things that happened, for logs and dashboards.</summary>
     public required IReadOnlyList<RaftEvent> Events { get; init; }
+
+    /// <summary>
+    /// True when <see cref="Messages"/> may be sent before step 1 (thesis section 10.2.1): the node leads, the Ready
+    /// changes neither term nor vote and installs no snapshot, and every message is one a leader sends in its term.
+    /// Such messages promise nothing about this node's disk, because it counts itself toward a commit only for
+    /// entries it has persisted (through <see cref="RaftNode.Advance"/>); its followers' fsyncs then overlap its own.
+    /// </summary>
+    public bool MessagesMayPrecedePersist { get; init; }
 
     /// <summary>Events dropped because more than the configured limit happened since the last Ready.</summary>
     public int DroppedEvents { get; init; }

@@ -40,6 +40,23 @@ public sealed class RaftNodeContractTests
     }
 
     [Fact]
+    public void OnlyALeadersAppends_MayBeSentBeforePersisting()
+    {
+        // Thesis section 10.2.1: a leader's appends promise nothing about its own disk; a vote request does.
+        var node = NewNode(c => c with { PreVote = false });
+        node.Campaign();
+        var campaign = node.GetReady();
+        Assert.False(campaign.MessagesMayPrecedePersist); // new term and self-vote must be durable first
+        node.Advance();
+        node.Step(new Message { Type = MessageType.VoteResponse, From = 2, To = 1, Term = node.Term });
+        Assert.Equal(RaftRole.Leader, node.Role);
+        var lead = node.GetReady();
+        Assert.Contains(lead.Messages, m => m.Type == MessageType.Append);
+        Assert.True(lead.MessagesMayPrecedePersist);
+        node.Advance();
+    }
+
+    [Fact]
     public void PreVote_ChangesNothingDurable()
     {
         var node = NewNode();

@@ -240,7 +240,7 @@ public sealed class Cluster
         var rd = raft.GetReady();
         CrashPoint? crash = _crashDuringNextReady.Remove(node.Id, out var point) ? point : null;
         // Like RaftHost: a leader's appends may leave before its own entries are durable (thesis section 10.2.1).
-        var sendFirst = rd.Messages.Count > 0 && LeaderMessagesOnly(raft, node, rd);
+        var sendFirst = rd.MessagesMayPrecedePersist;
         if (sendFirst)
         {
             foreach (var m in rd.Messages) Network.Send(m, Now);
@@ -278,15 +278,6 @@ public sealed class Cluster
             Fail($"{node.Name} broke an invariant: {e.Message}");
         }
         return true;
-    }
-
-    private static bool LeaderMessagesOnly(RaftNode raft, SimNode node, Ready rd)
-    {
-        if (raft.Role != RaftRole.Leader || rd.Snapshot is not null) return false;
-        var persisted = node.Storage.HardState;
-        if (rd.HardState is { } hard && (hard.Term != persisted.Term || hard.Vote != persisted.Vote)) return false;
-        return rd.Messages.All(m => m.Type is MessageType.Append or MessageType.Heartbeat or MessageType.Snapshot
-            or MessageType.TimeoutNow or MessageType.ReadIndexResponse);
     }
 
     private void Persist(SimNode node, Ready rd)
