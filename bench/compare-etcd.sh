@@ -60,8 +60,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # start_cluster KIND -> sets ${KIND}_eps (client endpoints) and ${KIND}_peer (first member's peer host:port)
 start_cluster() {
-  local kind=$1 cluster="" names=(m1 m2 m3) cports=() pports=() i
-  for _ in "${names[@]}"; do cports+=("$(free_port)"); pports+=("$(free_port)"); done
+  local kind=$1 cluster="" names=(m1 m2 m3) cports=() pports=() hports=() i
+  for _ in "${names[@]}"; do cports+=("$(free_port)"); pports+=("$(free_port)"); hports+=("$(free_port)"); done
   for i in 0 1 2; do cluster+="${names[$i]}=http://127.0.0.1:${pports[$i]},"; done
   cluster=${cluster%,}
   for i in 0 1 2; do
@@ -73,13 +73,25 @@ start_cluster() {
     if [ "$kind" = etcd ]; then
       etcd "${args[@]}" >"$root/$kind-${names[$i]}.log" 2>&1 9>&- &
     else
-      "${raftkv[@]}" serve "${args[@]}" --listen-http-urls "http://127.0.0.1:$(free_port)" --exit-on-stdin-eof \
+      "${raftkv[@]}" serve "${args[@]}" --listen-http-urls "http://127.0.0.1:${hports[$i]}" --exit-on-stdin-eof \
         <"$root/lifeline" >"$root/$kind-${names[$i]}.log" 2>&1 9>&- &
     fi
     pids+=($!)
   done
   printf -v "${kind}_eps" '%s' "127.0.0.1:${cports[0]},127.0.0.1:${cports[1]},127.0.0.1:${cports[2]}"
   printf -v "${kind}_peer" '%s' "127.0.0.1:${pports[0]}"
+  # Prometheus endpoints: etcd serves /metrics on its client port, raftkv on its HTTP port.
+  local mports=("${cports[@]}"); [ "$kind" = raftkv ] && mports=("${hports[@]}")
+  printf -v "${kind}_metrics" '%s' "http://127.0.0.1:${mports[0]}/metrics http://127.0.0.1:${mports[1]}/metrics http://127.0.0.1:${mports[2]}/metrics"
+}
+
+# scrape NAME KIND PHASE : every member's /metrics to results/NAME.KIND.PHASE.mN.prom (for the cost table)
+scrape() {
+  local name=$1 kind=$2 phase=$3 n=1 url var="${2}_metrics"
+  for url in ${!var}; do
+    curl -s --max-time 5 "$url" >"$root/results/$name.$kind.$phase.m$n.prom" 9>&- || true
+    n=$((n + 1))
+  done
 }
 
 wait_healthy() { # kind endpoints
@@ -134,7 +146,9 @@ for w in "${workloads[@]}"; do
   for kind in "${order[@]}"; do
     eps_var="${kind}_eps"
     # shellcheck disable=SC2086 # args is a list of flags
+    scrape "$name" "$kind" before
     bench "$name" "$kind" $args --key-space "$KEY_SPACE" --endpoints "${!eps_var}" --duration "$DURATION"
+    scrape "$name" "$kind" after
   done
   i=$((i + 1))
 done
@@ -223,4 +237,74 @@ if os.environ.get("CHECK_PERF") == "1":
     print(f"| etcdctl check perf --load=l ({ev} / {rv}) | {f(et, '{:,}')} | {f(rt, '{:,}')} | {ratio(rt, et)} | slowest {f(es, '{:.1f}')} | slowest {f(rs, '{:.1f}')} | {ratio(es, rs)} | | |")
 print()
 for n in notes: print(f"- {n}")
+
+# --- what each request cost, from both servers' own Prometheus metrics, scraped before and after each run ---------
+def prom(name, kind, phase):
+    members = []
+    for n in (1, 2, 3):
+        values = {}
+        try:
+            for line in open(f"{results}/{name}.{kind}.{phase}.m{n}.prom"):
+                if line.startswith("#") or not line.strip(): continue
+                key, _, value = line.rpartition(" ")
+                try: values[key.strip()] = float(value)
+                except ValueError: pass
+        except OSError:
+            return None
+        members.append(values)
+    return members
+
+# (total over members, leader only) metric names per system
+names = {
+    "etcd": dict(cpu="process_cpu_seconds_total", alloc="go_memstats_alloc_bytes_total",
+                 fsync="etcd_disk_wal_fsync_duration_seconds_count", fsync_s="etcd_disk_wal_fsync_duration_seconds_sum",
+                 entries="etcd_server_proposals_committed_total", leader="etcd_server_is_leader",
+                 peer_bytes="etcd_network_peer_sent_bytes_total"),
+    "raftkv": dict(cpu="raftkv_process_cpu_seconds_total", alloc="raftkv_dotnet_allocated_bytes_total",
+                   fsync="raftkv_wal_fsyncs_total", fsync_s="raftkv_wal_write_seconds_total",
+                   entries="raftkv_wal_entries_total", leader="raftkv_is_leader",
+                   append_msgs="raftkv_append_messages_sent_total", append_entries="raftkv_append_entries_sent_total"),
+}
+
+def total(members, metric):
+    # etcd labels some counters per peer: sum every series of the metric.
+    return sum(v for m in members for k, v in m.items() if k == metric or k.startswith(metric + "{"))
+
+def costs(name, kind, ok):
+    before, after = prom(name, kind, "before"), prom(name, kind, "after")
+    if not before or not after or not ok: return None
+    n = names[kind]
+    d = lambda metric: total(after, metric) - total(before, metric)
+    lead = next((i for i, m in enumerate(after) if m.get(n["leader"]) == 1), None)
+    out = dict(cpu_ms=1000 * d(n["cpu"]) / ok, alloc_kb=d(n["alloc"]) / 1024 / ok, fsyncs=d(n["fsync"]) / ok)
+    fs = d(n["fsync"])
+    out["fsync_ms"] = 1000 * d(n["fsync_s"]) / fs if fs else None
+    if lead is not None:
+        lf = after[lead].get(n["fsync"], 0) - before[lead].get(n["fsync"], 0)
+        le = after[lead].get(n["entries"], 0) - before[lead].get(n["entries"], 0)
+        out["entries_per_leader_fsync"] = le / lf if lf else None
+    if kind == "raftkv" and lead is not None:
+        msgs = after[lead].get(n["append_msgs"], 0) - before[lead].get(n["append_msgs"], 0)
+        ents = after[lead].get(n["append_entries"], 0) - before[lead].get(n["append_entries"], 0)
+        out["entries_per_append"] = ents / msgs if msgs else None
+    return out
+
+print()
+print("what one request cost (both servers' own metrics, all three members together, per successful request):")
+print()
+print("| workload | system | CPU ms | allocated KB | fsyncs | mean fsync ms | entries per leader fsync | entries per append |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+fmt = lambda v, spec: format(v, spec) if v is not None else "n/a"
+for line in os.environ["LABELS"].splitlines():
+    name, label, _ = line.split("|", 2)
+    for kind in ("etcd", "raftkv"):
+        res = load(name, kind)
+        c = costs(name, kind, res and res["ok"])
+        if c is None: continue
+        print(f"| {label} | {kind} | {c['cpu_ms']:.3f} | {c['alloc_kb']:.1f} | {c['fsyncs']:.3f} | {fmt(c['fsync_ms'], '.2f')} | "
+              f"{fmt(c.get('entries_per_leader_fsync'), '.1f')} | {fmt(c.get('entries_per_append'), '.1f')} |")
+print()
+print("- CPU and allocations include the three members' whole processes (gRPC, Raft, storage, state machine, GC).")
+print("- etcd's allocation figure is Go's go_memstats_alloc_bytes_total; raftkv's is .NET's GC.GetTotalAllocatedBytes.")
+print("- entries per leader fsync: etcd counts committed proposals (etcd_server_proposals_committed_total).")
 PY

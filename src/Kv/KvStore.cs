@@ -14,9 +14,10 @@ namespace RaftKv.Kv;
 /// hashes, snapshots, events) may run concurrently from other threads and see whole entries only.
 /// </summary>
 /// <remarks>
-/// Thread model: one applier thread, any number of readers, serialized by a reader-writer lock (a snapshot being
-/// written holds off the applier until it is done). All responses are fresh objects except the key-value
-/// messages inside them, which may be shared with <see cref="ApplyResult.Events"/>: treat them as read-only.
+/// Thread model: one applier thread, any number of readers, serialized by a reader-writer lock (a snapshot holds off
+/// the applier only while <see cref="CaptureSnapshot"/> copies the state, not while it is written). All responses
+/// are fresh objects except the key-value messages inside them, which may be shared with
+/// <see cref="ApplyResult.Events"/>: treat them as read-only.
 /// </remarks>
 public sealed class KvStore : IDisposable
 {
@@ -201,17 +202,22 @@ public sealed class KvStore : IDisposable
     }
 
     /// <summary>
+    /// Takes a point-in-time copy of the whole state to serialize later with <see cref="KvStoreSnapshot.WriteTo"/>.
+    /// Applying waits only for the copy: O(versions) struct and reference copies, keys and values are shared
+    /// (<see cref="KvStoreSnapshot.EstimatedBytes"/> is summed from the copy after the lock is released).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">When the store is disposed.</exception>
+    public KvStoreSnapshot CaptureSnapshot() => new(Read(() => FrozenState.Capture(state)));
+
+    /// <summary>
     /// Writes the whole state to <paramref name="destination"/> as it streams (64 KiB frames with checksums),
-    /// never holding it in one buffer. Applying waits until the snapshot is written.
+    /// never holding it in one buffer: <see cref="CaptureSnapshot"/> then <see cref="KvStoreSnapshot.WriteTo"/>.
+    /// Applying waits for the capture only, not for the write, which shows the state as of the capture.
     /// </summary>
     public void WriteSnapshot(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        Read(() =>
-        {
-            SnapshotCodec.Write(state, destination);
-            return 0;
-        });
+        CaptureSnapshot().WriteTo(destination);
     }
 
     /// <summary>Reads a store written by <see cref="WriteSnapshot"/>, verifying every checksum.</summary>

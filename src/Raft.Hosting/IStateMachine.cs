@@ -4,7 +4,8 @@ namespace RaftKv.Raft.Hosting;
 /// The replicated application. Every node applies the same committed entries in the same order, so
 /// <see cref="Apply"/> must be deterministic: no clocks, no randomness, no dependence on hash-table order.
 /// </summary>
-/// <remarks>All methods are called on the host's loop thread, one at a time.</remarks>
+/// <remarks>All methods are called on the host's loop thread, one at a time; only the
+/// <see cref="IStateMachineSnapshot"/> a capture returns is written on another thread.</remarks>
 public interface IStateMachine
 {
     /// <summary>
@@ -13,9 +14,13 @@ public interface IStateMachine
     /// </summary>
     object? Apply(in Entry entry);
 
-    /// <summary>Serializes the whole state as of the last applied entry.</summary>
-    ReadOnlyMemory<byte> TakeSnapshot();
+    /// <summary>
+    /// Captures the whole state as of the last applied entry. Runs on the loop thread, which sends no heartbeats
+    /// meanwhile, so it must be quick: copy references to immutable data, no serialization, no I/O. The host writes
+    /// the capture on another thread while the loop goes on applying entries.
+    /// </summary>
+    IStateMachineSnapshot CaptureSnapshot();
 
-    /// <summary>Replaces the whole state with a snapshot taken by <see cref="TakeSnapshot"/> (possibly on another node).</summary>
+    /// <summary>Replaces the whole state with a snapshot taken by <see cref="CaptureSnapshot"/> (possibly on another node).</summary>
     void Restore(ReadOnlyMemory<byte> snapshot);
 }

@@ -19,6 +19,13 @@ public sealed partial class RaftHost
     [LoggerMessage(EventId = 5, Level = LogLevel.Critical, Message = "raft loop stopped by a fatal error; the node must be restarted")]
     private static partial void LogFatal(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "snapshot at index {Index} ({Bytes} bytes) in {ElapsedMs} ms on the raft loop; log compacted")]
-    private static partial void LogSnapshot(ILogger logger, ulong index, int bytes, long elapsedMs);
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information,
+        Message = "snapshot at index {Index} ({Bytes} bytes), log compacted: loop held {CaptureMs:F1} ms to capture and {PublishMs:F1} ms to publish; written off the loop in {WriteMs:F1} ms; {TotalMs:F0} ms in all")]
+    private static partial void LogSnapshot(ILogger logger, ulong index, int bytes, double captureMs, double writeMs, double publishMs, double totalMs);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "snapshot failed; the log keeps growing; next attempt at applied index {RetryIndex}")]
+    private static partial void LogSnapshotFailed(ILogger logger, ulong retryIndex, Exception exception);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "snapshot at index {Index} discarded: a newer snapshot (index {Current}) arrived from the leader while it was written")]
+    private static partial void LogSnapshotSuperseded(ILogger logger, ulong index, ulong current);
 }

@@ -153,9 +153,9 @@ public sealed partial class RaftHost
         // 1. Persist (one fsync for the whole batch), 2. send, 3. apply, 4. advance: see Ready. A leader's messages
         // may go first (thesis section 10.2.1), so the followers' fsyncs overlap its own.
         var sendFirst = rd.MessagesMayPrecedePersist;
-        if (sendFirst) _transport.Send(rd.Messages);
-        _store.Save(rd.HardState, rd.Entries, rd.Snapshot, rd.MustSync);
-        if (!sendFirst && rd.Messages.Count > 0) _transport.Send(rd.Messages);
+        if (sendFirst) Send(rd.Messages);
+        Persist(rd);
+        if (!sendFirst && rd.Messages.Count > 0) Send(rd.Messages);
         if (rd.Snapshot is { } snapshot)
         {
             _stateMachine.Restore(snapshot.Data);
@@ -163,6 +163,7 @@ public sealed partial class RaftHost
             FailProposalsUpTo(snapshot.Index);
         }
         foreach (var entry in rd.CommittedEntries) ApplyEntry(entry);
+        Stats.RecordApplied(rd.CommittedEntries.Count);
         foreach (var rs in rd.ReadStates)
         {
             if (_readsAwaitingIndex.Remove(rs.RequestId, out var completion)) _readsAwaitingApply.Add((rs.Index, completion));
@@ -179,6 +180,21 @@ public sealed partial class RaftHost
         node.Advance();
         if (rd.SoftState is { } soft) OnSoftState(soft);
         ReleaseReads(node.AppliedIndex);
+    }
+
+    private void Persist(Ready rd)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _store.Save(rd.HardState, rd.Entries, rd.Snapshot, rd.MustSync);
+        long bytes = 0;
+        foreach (var e in rd.Entries) bytes += e.Data.Length;
+        Stats.RecordPersist(rd.Entries.Count, bytes, rd.MustSync || rd.Snapshot is not null, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+    }
+
+    private void Send(IReadOnlyList<Message> messages)
+    {
+        _transport.Send(messages);
+        Stats.RecordSent(messages);
     }
 
     private void ApplyEntry(in Entry entry)
@@ -232,18 +248,6 @@ public sealed partial class RaftHost
             _pendingProposals.Remove(key, out var p);
             p.Completion.TrySetException(new ProposalDroppedException("replaced by a snapshot from the leader; outcome unknown"));
         }
-    }
-
-    private void MaybeSnapshot(RaftNode node)
-    {
-        var applied = node.AppliedIndex;
-        if (_options.SnapshotEveryEntries == 0 || applied - _lastSnapshotIndex < _options.SnapshotEveryEntries) return;
-        var started = _options.TimeProvider.GetTimestamp();
-        var data = _stateMachine.TakeSnapshot();
-        _store.CreateSnapshot(applied, node.Membership, data);
-        _lastSnapshotIndex = applied;
-        // The loop sends no heartbeats meanwhile: the time is logged so a long pause can be told from a slow network.
-        LogSnapshot(_logger, applied, data.Length, (long)_options.TimeProvider.GetElapsedTime(started).TotalMilliseconds);
     }
 
     private void FailEverything(Exception error)

@@ -54,6 +54,9 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     /// <summary>This node's id.</summary>
     public ulong Id => _options.Raft.Id;
 
+    /// <summary>Running totals of the loop's work (writes, syncs, entries sent and applied, snapshots).</summary>
+    public RaftHostStats Stats { get; } = new();
+
     /// <summary>The latest state of the node (updated by the loop after every iteration), or null before start.</summary>
     public RaftStatus? Status => _status;
 
@@ -171,6 +174,7 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
         {
             // Already logged by the loop; the caller sees it in Completion.
         }
+        await AbandonSnapshotAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
     }

@@ -23,7 +23,8 @@ namespace RaftKv.Raft.Storage;
 /// (disk full, read-only). After a failed write every further write throws; reads keep serving what was durable.
 /// Contract violations by the caller (a gap in the log, a term going back) throw <see cref="RaftInvariantException"/>
 /// and change nothing.</para>
-/// <para>Not thread-safe: use it from the node's thread, like the node itself.</para>
+/// <para>Not thread-safe: use it from the node's thread, like the node itself; only <see cref="StageSnapshot"/> may run
+/// on another thread meanwhile.</para>
 /// </remarks>
 public sealed class DurableStorage : IRaftLogStorage, IDisposable
 {
@@ -32,6 +33,8 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
 
     /// <summary>Subdirectory holding the snapshot files.</summary>
     public const string SnapshotDirectoryName = "snap";
+
+    private const string StagedSuffix = ".staged" + SnapshotFileFormat.TemporaryExtension;
 
     private readonly SnapshotStore _snapshots;
     private readonly WriteAheadLog _wal;
@@ -184,9 +187,9 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
 
     /// <summary>
     /// Records a snapshot the state machine took at <paramref name="index"/> (applied, so committed and in the log):
-    /// syncs the log if a commit-only hard state is pending, writes the snapshot file durably, compacts the in-memory
+    /// writes the snapshot file durably, syncs the log if a commit-only hard state is pending, compacts the in-memory
     /// log up to it, and deletes log segments that no retained snapshot needs. Returns the snapshot (its term is the
-    /// entry's).
+    /// entry's). Same as <see cref="StageSnapshot"/> then <see cref="PublishSnapshot"/> on this thread.
     /// </summary>
     /// <param name="index">Last index the snapshot includes.</param>
     /// <param name="confState">Membership as of <paramref name="index"/>.</param>
@@ -197,27 +200,93 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
         EnsureWritable();
         var snapshotIndex = FirstIndex - 1;
         RaftInvariantException.Assert(index > snapshotIndex, $"snapshot at {index} is not newer than the current one at {snapshotIndex}");
-        RaftInvariantException.Assert(index <= LastIndex, $"snapshot at {index} is beyond the last index {LastIndex}");
-        RaftInvariantException.Assert(index <= HardState.Commit, $"snapshot at {index} is beyond the commit index {HardState.Commit}: only applied state may be snapshotted");
-        if (data.Length > _options.MaxSnapshotSizeBytes)
-            throw new ArgumentException($"snapshot data is {data.Length} bytes, above MaxSnapshotSizeBytes ({_options.MaxSnapshotSizeBytes})", nameof(data));
+        AssertSnapshotable(index);
         _memory.TryGetTerm(index, out var term);
-        var snapshot = new Snapshot(new SnapshotMetadata(index, term, confState), data);
+        var published = PublishSnapshot(StageSnapshot(new SnapshotMetadata(index, term, confState), data));
+        RaftInvariantException.Assert(published is not null, $"snapshot at {index} was not published");
+        return published!;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Writes <c>snap/{index}-{term}.snap.staged.tmp</c>, syncs it, reads it back and verifies it. A restart deletes
+    /// the file if it was never published. A failure here (disk full) leaves the storage writable: nothing the log
+    /// depends on was touched, so the host may try again later. Call <see cref="Dispose"/> only after it returned.
+    /// </remarks>
+    /// <exception cref="StorageException">The file cannot be written or does not read back as written.</exception>
+    public StagedSnapshot StageSnapshot(SnapshotMetadata metadata, ReadOnlyMemory<byte> data)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        EnsureWritable();
+        var snapshot = new Snapshot(metadata, data);
+        return new DurableStagedSnapshot(this, snapshot, _snapshots.Stage(snapshot, StagedSuffix));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Syncs the log first when a commit-only hard state is pending, so a snapshot on disk never covers more than
+    /// the durable commit index says is committed; then renames the staged file into place and syncs the directory.
+    /// </remarks>
+    public Snapshot? PublishSnapshot(StagedSnapshot staged)
+    {
+        var durable = Owned(staged);
+        EnsureWritable();
+        var metadata = staged.Snapshot.Metadata;
+        if (metadata.Index < FirstIndex)
+        {
+            SnapshotStore.Discard(durable.Path);
+            return null;
+        }
         try
         {
-            // A commit-only hard state may still be unsynced; make it durable first, so a snapshot on disk never
-            // covers more than the durable commit index says is committed.
+            AssertSnapshotable(metadata.Index);
+            _memory.TryGetTerm(metadata.Index, out var term);
+            RaftInvariantException.Assert(term == metadata.Term, $"staged snapshot at {metadata.Index} has term {metadata.Term}, the log holds term {term} there");
+        }
+        catch (RaftInvariantException)
+        {
+            SnapshotStore.Discard(durable.Path);
+            throw;
+        }
+        try
+        {
             _wal.Sync();
-            _snapshots.Save(snapshot);
+            _snapshots.Publish(staged.Snapshot, durable.Path);
         }
         catch (StorageException e)
         {
             _failure = e;
             throw;
         }
-        var created = _memory.CreateSnapshot(index, confState, data);
+        var created = _memory.CreateSnapshot(metadata.Index, metadata.ConfState, staged.Snapshot.Data);
         ReleaseSegments();
         return created;
+    }
+
+    /// <inheritdoc />
+    public void DiscardSnapshot(StagedSnapshot staged) => SnapshotStore.Discard(Owned(staged).Path);
+
+    private void AssertSnapshotable(ulong index)
+    {
+        RaftInvariantException.Assert(index <= LastIndex, $"snapshot at {index} is beyond the last index {LastIndex}");
+        RaftInvariantException.Assert(index <= HardState.Commit,
+            $"snapshot at {index} is beyond the commit index {HardState.Commit}: only applied state may be snapshotted");
+    }
+
+    private DurableStagedSnapshot Owned(StagedSnapshot staged)
+    {
+        ArgumentNullException.ThrowIfNull(staged);
+        if (staged is not DurableStagedSnapshot durable || !ReferenceEquals(durable.Owner, this))
+            throw new ArgumentException("the snapshot was not staged by this storage", nameof(staged));
+        return durable;
+    }
+
+    /// <summary>A snapshot staged in a temporary file of this storage's snapshot directory.</summary>
+    private sealed class DurableStagedSnapshot(DurableStorage owner, Snapshot snapshot, string path) : StagedSnapshot(snapshot)
+    {
+        public DurableStorage Owner { get; } = owner;
+
+        public string Path { get; } = path;
     }
 
     /// <summary>Syncs anything not yet synced (a commit index), closes the files and releases the lock.</summary>

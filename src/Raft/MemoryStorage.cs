@@ -120,6 +120,28 @@ public sealed class MemoryStorage : IRaftLogStorage
         return Snapshot;
     }
 
+    /// <inheritdoc />
+    /// <remarks>Nothing to write: the staged snapshot only holds the data until it is published.</remarks>
+    public StagedSnapshot StageSnapshot(SnapshotMetadata metadata, ReadOnlyMemory<byte> data)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return new StagedSnapshot(new Snapshot(metadata, data));
+    }
+
+    /// <inheritdoc />
+    public Snapshot? PublishSnapshot(StagedSnapshot staged)
+    {
+        ArgumentNullException.ThrowIfNull(staged);
+        var metadata = staged.Snapshot.Metadata;
+        if (metadata.Index < FirstIndex) return null;
+        if (TryGetTerm(metadata.Index, out var term) != LogLookup.Ok || term != metadata.Term)
+            throw new RaftInvariantException($"staged snapshot at {metadata.Index} has term {metadata.Term}, the log holds term {term} there (last index {LastIndex})");
+        return CreateSnapshot(metadata.Index, metadata.ConfState, staged.Snapshot.Data);
+    }
+
+    /// <inheritdoc />
+    public void DiscardSnapshot(StagedSnapshot staged) => ArgumentNullException.ThrowIfNull(staged);
+
     /// <summary>Discards entries before and including <paramref name="index"/>, keeping its index and term as the sentinel.</summary>
     public void Compact(ulong index)
     {

@@ -78,6 +78,20 @@ public sealed partial class RaftNode
         return true;
     }
 
+    private void SendEmptyAppend(ulong to, Progress pr)
+    {
+        var prevIndex = pr.Next - 1;
+        if (_log.TryTerm(prevIndex, out var prevTerm) != LogLookup.Ok)
+        {
+            SendSnapshot(to, pr); // compacted meanwhile: the follower needs the snapshot whatever it holds
+            return;
+        }
+        Send(new Message
+        {
+            Type = MessageType.Append, From = Id, To = to, Term = Term, Index = prevIndex, LogTerm = prevTerm, Commit = _log.Committed,
+        });
+    }
+
     private bool SendSnapshot(ulong to, Progress pr)
     {
         // Do not ship a snapshot to a node we have not heard from: it may be down.
@@ -196,14 +210,14 @@ public sealed partial class RaftNode
         if (!_progress.TryGetValue(m.From, out var pr)) return;
         pr.RecentActive = true;
         pr.ProbeSent = false;
-        if (pr.State == ProgressState.Replicate && pr.Inflights.Count > 0 && pr.Match == pr.MatchAtLastHeartbeat)
+        if (pr.Match < _log.LastIndex)
         {
-            // Appends are outstanding but nothing was acknowledged for a whole heartbeat round: they were probably
-            // lost. Fall back to probing from the known match instead of waiting forever on a full window.
-            pr.BecomeProbe();
+            // With a full window, the appends that filled it may all have been lost, and nothing would ever free it.
+            // An empty append at Next checks without resending anything: the follower acknowledges it (the window
+            // frees) or rejects it (back to probing from its hint). A slow follower is not flooded with copies.
+            if (pr.State == ProgressState.Replicate && pr.IsPaused) SendEmptyAppend(m.From, pr);
+            else SendAppend(m.From, sendIfEmpty: true);
         }
-        pr.MatchAtLastHeartbeat = pr.Match;
-        if (pr.Match < _log.LastIndex) SendAppend(m.From, sendIfEmpty: true);
         if (m.Context != 0) ReadAcknowledged(m.From, m.Context);
     }
 

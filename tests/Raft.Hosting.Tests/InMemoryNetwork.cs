@@ -67,9 +67,36 @@ public sealed class ListStateMachine : IStateMachine
         }
     }
 
-    public ReadOnlyMemory<byte> TakeSnapshot()
+    /// <summary>While reset, writing a captured snapshot blocks (tests of snapshots made off the loop). Set by default.</summary>
+    public ManualResetEventSlim SnapshotWrites { get; } = new(initialState: true);
+
+    /// <summary>How many captured snapshots are blocked in <see cref="SnapshotWrites"/> now.</summary>
+    public int BlockedSnapshotWrites => Volatile.Read(ref _blockedWrites);
+
+    private int _blockedWrites;
+
+    public IStateMachineSnapshot CaptureSnapshot()
     {
-        lock (_items) return System.Text.Encoding.UTF8.GetBytes(string.Join('\n', _items));
+        lock (_items) return new Capture(this, _items.ToArray());
+    }
+
+    private sealed class Capture(ListStateMachine owner, string[] items) : IStateMachineSnapshot
+    {
+        public long SizeHintBytes => items.Sum(i => i.Length + 1);
+
+        public void WriteTo(Stream destination)
+        {
+            Interlocked.Increment(ref owner._blockedWrites);
+            try
+            {
+                if (!owner.SnapshotWrites.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("snapshot writes held for 30 s");
+            }
+            finally
+            {
+                Interlocked.Decrement(ref owner._blockedWrites);
+            }
+            destination.Write(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', items)));
+        }
     }
 
     public void Restore(ReadOnlyMemory<byte> snapshot)

@@ -236,6 +236,64 @@ public sealed class ReplicationTests
     }
 
     [Fact]
+    public void SlowAcknowledgements_WithAFullWindow_EntriesAreNotSentTwice()
+    {
+        // Section 5.3 with the thesis's pipelining (10.2.2): a follower that holds the entries but whose answers are
+        // late must not be flooded with copies. With a full window the leader checks with an empty append.
+        var cluster = new Cluster(3, seed: 22, c => c with { MaxInflightMsgs = 4 });
+        var leader = cluster.WaitForLeader();
+        var follower = cluster.Nodes.First(n => n.Id != leader.Id);
+        cluster.RunTicks(3);
+        var entriesSent = 0;
+        var holdAcks = true;
+        cluster.Network.Filter = m =>
+        {
+            if (m.Type == MessageType.Append && m.To == follower.Id) entriesSent += m.Entries.Count;
+            return !(holdAcks && m.Type == MessageType.AppendResponse && m.From == follower.Id);
+        };
+        for (var i = 0; i < 8; i++)
+        {
+            cluster.Propose($"p{i}");
+            cluster.Tick();
+        }
+        cluster.RunTicks(5); // five heartbeat rounds with nothing acknowledged
+        // The window's four entries went out once; the rest wait for room.
+        Assert.Equal(4, entriesSent);
+        Assert.Equal(leader.Raft!.GetStatus().LastIndex - 4, follower.Raft!.GetStatus().LastIndex);
+        holdAcks = false;
+        cluster.MustRunUntil(() => AllApplied(cluster, "p7"), 50, "the follower catching up once it answers");
+        Assert.Equal(8, entriesSent);
+    }
+
+    [Fact]
+    public void LostAppends_WithAFullWindow_TheLeaderRecovers()
+    {
+        // Every append that filled the window is lost: nothing would free it but the leader's check on heartbeat.
+        var cluster = new Cluster(3, seed: 23, c => c with { MaxInflightMsgs = 2 });
+        var leader = cluster.WaitForLeader();
+        var follower = cluster.Nodes.First(n => n.Id != leader.Id);
+        var other = cluster.Nodes.First(n => n.Id != leader.Id && n.Id != follower.Id);
+        cluster.RunTicks(3);
+        var dropAppends = true;
+        cluster.Network.Filter = m => !(dropAppends && m.Type == MessageType.Append && m.To == follower.Id && m.Entries.Count > 0);
+        for (var i = 0; i < 6; i++) cluster.Propose($"l{i}");
+        cluster.MustRunUntil(() => other.Applied.Contains("l5"), 50, "the majority committing");
+        cluster.RunTicks(3);
+        Assert.DoesNotContain("l0", follower.Applied);
+        dropAppends = false;
+        cluster.MustRunUntil(() => follower.Applied.Contains("l5"), 50, "the follower catching up");
+
+        // The same when the entries were compacted meanwhile: the check finds them gone and sends the snapshot.
+        dropAppends = true;
+        for (var i = 0; i < 6; i++) cluster.Propose($"m{i}");
+        cluster.MustRunUntil(() => other.Applied.Contains("m5"), 50, "the majority committing");
+        cluster.Compact(leader.Id);
+        dropAppends = false;
+        cluster.MustRunUntil(() => follower.Applied.Contains("m5"), 50, "the follower restored from the snapshot");
+        Assert.Equal(leader.Applied, follower.Applied);
+    }
+
+    [Fact]
     public void Snapshot_LaggingFollowerCatchesUpFromTheLeadersSnapshot()
     {
         // Section 7: entries the follower needs were compacted; the leader sends its snapshot instead.

@@ -5,9 +5,9 @@ using RaftKv.Kv.Mvcc;
 namespace RaftKv.Kv.Snapshots;
 
 /// <summary>
-/// The records of a store snapshot, written key by key so the whole store is never copied into one buffer:
-/// magic and format version; applied index, current and compact revision; the alarms; then each key (in key
-/// order) with its versions (oldest first); then an end marker. The change log is rebuilt on restore.
+/// The records of a store snapshot, streamed key by key from a <see cref="FrozenState"/> (never serialized into one
+/// buffer): magic and format version; applied index, current and compact revision; the alarms; then each key (in
+/// key order) with its versions (oldest first); then an end marker. The change log is rebuilt on restore.
 /// </summary>
 internal static class SnapshotCodec
 {
@@ -20,7 +20,8 @@ internal static class SnapshotCodec
     private const int MaxKeyBytes = 64 * 1024 * 1024;
     private const int MaxValueBytes = 1024 * 1024 * 1024;
 
-    public static void Write(MvccState state, Stream destination)
+    /// <summary>Writes the snapshot of <paramref name="state"/>; touches nothing but the frozen copy.</summary>
+    public static void Write(FrozenState state, Stream destination)
     {
         var writer = new SnapshotFrameWriter(destination);
         writer.WriteInt64(Magic);
@@ -28,22 +29,21 @@ internal static class SnapshotCodec
         writer.WriteInt64((long)state.AppliedIndex);
         writer.WriteInt64(state.CurrentRevision);
         writer.WriteInt64(state.CompactRevision);
-        writer.WriteInt32(state.Alarms.Count);
-        foreach (var (memberId, type) in state.Alarms.All)
+        writer.WriteInt32(state.Alarms.Length);
+        foreach (var (memberId, type) in state.Alarms)
         {
             writer.WriteInt64((long)memberId);
             writer.WriteInt32((int)type);
         }
 
-        writer.WriteInt64(state.Keys.Count);
-        var cursor = state.Keys.First();
-        while (cursor.Next(out var history))
+        writer.WriteInt64(state.KeyCount);
+        for (var k = 0; k < state.KeyCount; k++)
         {
-            writer.WriteBlob(history.Key.Span);
-            writer.WriteInt32(history.Count);
-            for (var i = 0; i < history.Count; i++)
+            var versions = state.Versions(k);
+            writer.WriteBlob(state.Key(k).Span);
+            writer.WriteInt32(versions.Length);
+            foreach (ref readonly var entry in versions)
             {
-                ref readonly var entry = ref history[i];
                 writer.WriteInt64(entry.Main);
                 writer.WriteInt32(entry.Sub);
                 writer.WriteByte(entry.IsTombstone ? TombstoneFlag : (byte)0);
@@ -59,6 +59,37 @@ internal static class SnapshotCodec
 
         writer.WriteInt32(EndMarker);
         writer.Finish();
+    }
+
+    /// <summary>
+    /// The exact number of bytes <see cref="Write"/> writes for <paramref name="state"/>: each record size below
+    /// mirrors a write above, field by field, and <see cref="SnapshotFrameWriter"/> adds a header and CRC to every
+    /// full or final partial data frame plus one end frame. O(versions), reading only lengths.
+    /// </summary>
+    public static long StreamBytes(FrozenState state)
+    {
+        const int FieldsBefore = sizeof(long) + sizeof(int) + (3 * sizeof(long)) + sizeof(int); // magic .. alarm count
+        const int AlarmBytes = sizeof(long) + sizeof(int);
+        const int FieldsAfter = sizeof(long) + sizeof(int); // key count, end marker
+        const int VersionBytes = sizeof(long) + sizeof(int) + 1; // main, sub, flags
+        const int ValueFieldBytes = (3 * sizeof(long)) + sizeof(int); // create revision, version, lease, value length
+        long payload = FieldsBefore + ((long)state.Alarms.Length * AlarmBytes) + FieldsAfter;
+        for (var k = 0; k < state.KeyCount; k++)
+        {
+            var versions = state.Versions(k);
+            payload += sizeof(int) + state.Key(k).Length + sizeof(int) + ((long)versions.Length * VersionBytes);
+            foreach (ref readonly var entry in versions)
+            {
+                if (!entry.IsTombstone)
+                {
+                    payload += ValueFieldBytes + entry.Value!.Length;
+                }
+            }
+        }
+
+        const int FrameOverhead = SnapshotFrames.HeaderBytes + SnapshotFrames.CrcBytes;
+        var dataFrames = (payload + SnapshotFrames.WriterPayloadBytes - 1) / SnapshotFrames.WriterPayloadBytes;
+        return payload + (dataFrames * FrameOverhead) + FrameOverhead + SnapshotFrames.EndPayloadBytes;
     }
 
     public static MvccState Read(Stream source)

@@ -5,7 +5,8 @@ namespace RaftKv.Raft.Storage.Snapshots;
 /// <summary>
 /// Snapshot files in one directory: each written to a temporary file, synced, read back and verified, renamed into
 /// place atomically and the directory synced, so a crash leaves the old set or the new one, never half a file.
-/// At open the newest valid snapshot is loaded; invalid ones are reported and skipped. Not thread-safe.
+/// At open the newest valid snapshot is loaded; invalid ones are reported and skipped. Not thread-safe, except
+/// <see cref="Stage"/>.
 /// </summary>
 internal sealed class SnapshotStore
 {
@@ -82,14 +83,22 @@ internal sealed class SnapshotStore
     /// Writes <paramref name="snapshot"/> durably (see the class remarks), makes it the newest, and deletes older
     /// snapshot files beyond <see cref="StorageOptions.SnapshotsToRetain"/>.
     /// </summary>
-    public void Save(Snapshot snapshot)
+    public void Save(Snapshot snapshot) => Publish(snapshot, Stage(snapshot, SnapshotFileFormat.TemporaryExtension));
+
+    /// <summary>
+    /// Writes <paramref name="snapshot"/> to a temporary file (its final name plus <paramref name="temporarySuffix"/>,
+    /// which must end in <see cref="SnapshotFileFormat.TemporaryExtension"/> so a restart deletes it), syncs it, reads
+    /// it back and verifies it. Returns the temporary path. Touches no state of this instance: thread-safe.
+    /// </summary>
+    public string Stage(Snapshot snapshot, string temporarySuffix)
     {
+        RaftInvariantException.Assert(temporarySuffix.EndsWith(SnapshotFileFormat.TemporaryExtension, StringComparison.Ordinal),
+            $"temporary suffix '{temporarySuffix}' does not end in {SnapshotFileFormat.TemporaryExtension}");
         if (snapshot.Data.Length > _options.MaxSnapshotSizeBytes)
             throw new ArgumentException($"snapshot data is {snapshot.Data.Length} bytes, above MaxSnapshotSizeBytes ({_options.MaxSnapshotSizeBytes})", nameof(snapshot));
         if (snapshot.Metadata.ConfState.Voters.Count > SnapshotFileFormat.MaxVoters)
             throw new ArgumentException($"snapshot membership has {snapshot.Metadata.ConfState.Voters.Count} voters, above {SnapshotFileFormat.MaxVoters}", nameof(snapshot));
-        var path = Path.Combine(_directory, SnapshotFileFormat.FileName(snapshot.Index, snapshot.Term));
-        var tmp = path + SnapshotFileFormat.TemporaryExtension;
+        var tmp = FinalPath(snapshot) + temporarySuffix;
         try
         {
             File.Delete(tmp);
@@ -102,8 +111,7 @@ internal sealed class SnapshotStore
             }
             // Read back what the file system holds and verify it before it can replace anything.
             SnapshotFileFormat.Read(tmp, _options.MaxSnapshotSizeBytes, loadData: false);
-            File.Move(tmp, path, overwrite: true);
-            NativeFile.SyncDirectory(_directory);
+            return tmp;
         }
         catch (InvalidSnapshotException e)
         {
@@ -115,12 +123,36 @@ internal sealed class SnapshotStore
             TryDelete(tmp);
             throw IoErrors.Translate(e, "writing snapshot", tmp);
         }
+    }
+
+    /// <summary>
+    /// Renames a file written by <see cref="Stage"/> into place, syncs the directory, makes the snapshot the newest
+    /// and prunes old ones.
+    /// </summary>
+    public void Publish(Snapshot snapshot, string stagedPath)
+    {
+        var path = FinalPath(snapshot);
+        try
+        {
+            File.Move(stagedPath, path, overwrite: true);
+            NativeFile.SyncDirectory(_directory);
+        }
+        catch (Exception e) when (IoErrors.IsIoFailure(e))
+        {
+            TryDelete(stagedPath);
+            throw IoErrors.Translate(e, "publishing snapshot", path);
+        }
         _retained.RemoveAll(r => r.Index == snapshot.Index);
         _retained.Add((snapshot.Index, snapshot.Term, path));
         _retained.Sort((a, b) => a.Index.CompareTo(b.Index));
         Newest = snapshot;
         Prune(snapshot.Index);
     }
+
+    /// <summary>Deletes a staged file that will not be published; ignores one already gone.</summary>
+    public static void Discard(string stagedPath) => TryDelete(stagedPath);
+
+    private string FinalPath(Snapshot snapshot) => Path.Combine(_directory, SnapshotFileFormat.FileName(snapshot.Index, snapshot.Term));
 
     /// <summary>Deletes retained snapshots beyond the limit, and any other snapshot file older than <paramref name="newestIndex"/>.</summary>
     private void Prune(ulong newestIndex)

@@ -39,9 +39,6 @@ internal sealed class Progress
 
     public Inflights Inflights { get; }
 
-    /// <summary>Match when the previous heartbeat response arrived; no change across a round means a stalled pipeline.</summary>
-    public ulong MatchAtLastHeartbeat { get; set; }
-
     public bool IsPaused => State switch
     {
         ProgressState.Probe => ProbeSent,

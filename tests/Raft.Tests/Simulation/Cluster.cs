@@ -352,6 +352,12 @@ public sealed class Cluster
     public void Fail(string message)
     {
         var state = string.Join('\n', Nodes.Select(n => "  " + n));
+        foreach (var node in Nodes)
+        {
+            if (node.Raft is not { Role: RaftRole.Leader } leader) continue;
+            var progress = leader.GetStatus().Progress.Select(p => $"{p.Id}: match={p.Match} next={p.Next} {p.State} inflight={p.Inflight} active={p.RecentActive}");
+            state += $"\n  progress at leader {node}: {string.Join("; ", progress)}";
+        }
         throw new SimulationFailure($"{message}\nseed: {Seed} (replay with RAFT_SIM_SEED={Seed})\nnodes:\n{state}\ntrace:\n{Trace}");
     }
 }

@@ -84,13 +84,14 @@ public sealed class MaintenanceService(NodeContext node) : Maintenance.Maintenan
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
         var pipe = new Pipe();
-        var store = node.Machine.Store;
+        // A point-in-time copy: writes go on being applied while a slow client reads the stream.
+        var snapshot = node.Machine.Store.CaptureSnapshot();
         var writer = Task.Run(() =>
         {
             try
             {
                 using var stream = pipe.Writer.AsStream(leaveOpen: true);
-                store.WriteSnapshot(stream);
+                snapshot.WriteTo(stream);
                 pipe.Writer.Complete();
             }
             catch (Exception e)

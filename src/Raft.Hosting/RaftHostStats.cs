@@ -1,0 +1,90 @@
+namespace RaftKv.Raft.Hosting;
+
+/// <summary>
+/// Running totals of what a <see cref="RaftHost"/>'s loop did, for metrics and profiling: how many log writes and
+/// syncs, how many entries each carried, what was sent to peers, how long persisting and snapshots held the loop.
+/// Written by the loop thread only; read from any thread (each value on its own is exact, a set of them is not
+/// one consistent cut).
+/// </summary>
+public sealed class RaftHostStats
+{
+    private long _persists;
+    private long _syncs;
+    private long _entriesPersisted;
+    private long _entryBytesPersisted;
+    private long _persistTicks;
+    private long _appendMessagesSent;
+    private long _appendEntriesSent;
+    private long _appendEntryBytesSent;
+    private long _messagesSent;
+    private long _entriesApplied;
+    private long _snapshotsPublished;
+    private long _snapshotLoopTicks;
+
+    /// <summary>Readies written to storage (each one write call, at most one sync).</summary>
+    public long Persists => Volatile.Read(ref _persists);
+
+    /// <summary>Writes that had to reach the disk before returning (entries, a snapshot, a term or vote): one fsync each.</summary>
+    public long Syncs => Volatile.Read(ref _syncs);
+
+    /// <summary>Log entries written to storage.</summary>
+    public long EntriesPersisted => Volatile.Read(ref _entriesPersisted);
+
+    /// <summary>Payload bytes of the log entries written to storage.</summary>
+    public long EntryBytesPersisted => Volatile.Read(ref _entryBytesPersisted);
+
+    /// <summary>Time spent in storage writes (including their fsyncs), in total.</summary>
+    public TimeSpan PersistTime => TimeSpan.FromSeconds((double)Volatile.Read(ref _persistTicks) / System.Diagnostics.Stopwatch.Frequency);
+
+    /// <summary>AppendEntries messages sent that carried entries (heartbeats and empty probes are not counted).</summary>
+    public long AppendMessagesSent => Volatile.Read(ref _appendMessagesSent);
+
+    /// <summary>Entries carried by the AppendEntries messages sent.</summary>
+    public long AppendEntriesSent => Volatile.Read(ref _appendEntriesSent);
+
+    /// <summary>Payload bytes of the entries carried by the AppendEntries messages sent.</summary>
+    public long AppendEntryBytesSent => Volatile.Read(ref _appendEntryBytesSent);
+
+    /// <summary>Messages of every type handed to the transport.</summary>
+    public long MessagesSent => Volatile.Read(ref _messagesSent);
+
+    /// <summary>Committed entries applied to the state machine (no-ops included).</summary>
+    public long EntriesApplied => Volatile.Read(ref _entriesApplied);
+
+    /// <summary>Snapshots taken by this node and published (the log was compacted).</summary>
+    public long SnapshotsPublished => Volatile.Read(ref _snapshotsPublished);
+
+    /// <summary>Time the loop spent capturing and publishing its own snapshots, in total (writing them is off the loop).</summary>
+    public TimeSpan SnapshotLoopTime => TimeSpan.FromSeconds((double)Volatile.Read(ref _snapshotLoopTicks) / System.Diagnostics.Stopwatch.Frequency);
+
+    internal void RecordPersist(int entries, long entryBytes, bool synced, long elapsedTicks)
+    {
+        Interlocked.Increment(ref _persists);
+        if (synced) Interlocked.Increment(ref _syncs);
+        Interlocked.Add(ref _entriesPersisted, entries);
+        Interlocked.Add(ref _entryBytesPersisted, entryBytes);
+        Interlocked.Add(ref _persistTicks, elapsedTicks);
+    }
+
+    internal void RecordSent(IReadOnlyList<Message> messages)
+    {
+        Interlocked.Add(ref _messagesSent, messages.Count);
+        foreach (var m in messages)
+        {
+            if (m.Type != MessageType.Append || m.Entries.Count == 0) continue;
+            long bytes = 0;
+            foreach (var e in m.Entries) bytes += e.Data.Length;
+            Interlocked.Increment(ref _appendMessagesSent);
+            Interlocked.Add(ref _appendEntriesSent, m.Entries.Count);
+            Interlocked.Add(ref _appendEntryBytesSent, bytes);
+        }
+    }
+
+    internal void RecordApplied(int entries) => Interlocked.Add(ref _entriesApplied, entries);
+
+    internal void RecordSnapshot(long loopTicks)
+    {
+        Interlocked.Increment(ref _snapshotsPublished);
+        Interlocked.Add(ref _snapshotLoopTicks, loopTicks);
+    }
+}
