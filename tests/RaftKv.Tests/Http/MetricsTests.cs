@@ -31,6 +31,17 @@ public sealed class MetricsTests
         Assert.Equal(0, Value("raftkv_proposals_failed_total"));
         Assert.True(Value("raftkv_leader_changes_seen_total") >= 1);
         Assert.True(Value("raftkv_apply_lag_entries") >= 0);
+        // The loop's work: each put was written (one fsync may cover several), sent to both followers, applied.
+        Assert.True(Value("raftkv_wal_entries_total") >= 6);
+        Assert.True(Value("raftkv_wal_entry_bytes_total") > 0);
+        Assert.InRange(Value("raftkv_wal_fsyncs_total"), 1, Value("raftkv_wal_writes_total"));
+        Assert.True(Value("raftkv_wal_write_seconds_total") > 0);
+        Assert.True(Value("raftkv_append_entries_sent_total") >= 2 * 5);
+        Assert.InRange(Value("raftkv_append_messages_sent_total"), 1, Value("raftkv_append_entries_sent_total"));
+        Assert.True(Value("raftkv_entries_applied_total") >= 6);
+        Assert.True(Value("raftkv_dotnet_allocated_bytes_total") > 0);
+        Assert.True(Value("raftkv_process_cpu_seconds_total") > 0);
+        Assert.True(Value("raftkv_dotnet_gc_collections_total", "generation", "0") >= 0);
         Assert.Equal("counter", types["raftkv_proposals_committed_total"]);
         Assert.Equal("histogram", types["raftkv_request_duration_seconds"]);
         Assert.Equal("histogram", types["raftkv_peer_round_trip_seconds"]);
