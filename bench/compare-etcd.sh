@@ -134,6 +134,7 @@ workloads=(
   "put1|put, 1 client, sequential keys, 256 B (latency)|-w put --clients 1 --conns 1 --sequential-keys --val-size 256"
   "put100|put, 100 clients / 10 conns, 256 B|-w put --clients 100 --conns 10 --val-size 256"
   "put1000|put, 1000 clients / 100 conns, 256 B (etcd's published workload)|-w put --clients 1000 --conns 100 --val-size 256"
+  "putrate|put at a fixed 1,500/s (open loop: same offered load for both), 256 B|-w put --rate 1500 --clients 300 --conns 10 --val-size 256"
   "rangel|range linearizable, 100 clients / 10 conns|-w range --consistency l --clients 100 --conns 10 --prefill"
   "ranges|range serializable, 100 clients / 10 conns|-w range --consistency s --clients 100 --conns 10"
   "txn|txn CAS on 10 counters, 100 clients / 10 conns|-w txn --cas-keys 10 --clients 100 --conns 10"
@@ -221,6 +222,7 @@ for line in os.environ["LABELS"].splitlines():
           f"{ratio(e and e['latencyMs']['p99'], r and r['latencyMs']['p99'])} | {pct(e, 'etcd')} | {pct(r, 'raftkv')} |")
     for kind, res in (("etcd", e), ("raftkv", r)):
         if res is None: notes.append(f"{label} on {kind} failed: {why(name, kind)}")
+        elif name == "putrate": notes.append(f"open-loop put on {kind}: {res['ok']:,} done at {res['throughputOpsPerS']:,.0f}/s of 1,500/s offered; {res.get('lateStarts', 0):,} late starts (all {res.get('settings', {}).get('clients', '?')} clients busy), latencies from the scheduled start")
         elif name == "txn": notes.append(f"txn on {kind}: {res.get('casConflicts', 0):,} conflicts retried; counters grew by {res.get('casCounterDelta')} for {res['ok']:,} increments")
 if os.environ.get("CHECK_PERF") == "1":
     cp = {}

@@ -4,7 +4,22 @@ using RaftKv.Raft.Storage;
 
 // Usage: StorageBench [directory] [seconds-per-measurement]
 // Interleaves raw-disk and log measurements in rounds, so both see the same (noisy, shared) disk.
+// Or: StorageBench --roll-latency [directory] [rolls] [entry-bytes] [batch] (see RollLatency).
 var culture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == "--roll-latency")
+{
+    var dir = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "raftkv-rolllatency-" + Guid.NewGuid().ToString("N")[..8]);
+    try
+    {
+        RollLatency.Run(dir, args.Length > 2 ? int.Parse(args[2], culture) : 8, args.Length > 3 ? int.Parse(args[3], culture) : 1024,
+            args.Length > 4 ? int.Parse(args[4], culture) : 64);
+    }
+    finally
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+    return;
+}
 var root = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "raftkv-storagebench-" + Guid.NewGuid().ToString("N")[..8]);
 var logSeconds = args.Length > 1 ? double.Parse(args[1], culture) : 0.4;
 const int rounds = 6;

@@ -90,4 +90,50 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
         Array.Clear(bytes, (int)from, (int)(to - from));
         return bytes;
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_crash_that_loses_a_new_segments_hard_state_does_not_lose_the_term_and_vote(bool preallocate)
+    {
+        // Paper figure 2: currentTerm and votedFor are persistent. A roll starts the new segment with the hard state,
+        // but a crash before the next sync loses it; once the older segments are released, nothing else holds it.
+        using var dir = new TempDirectory();
+        var root = dir.Sub("node");
+        var options = TestOptions.Small(preallocate) with { SnapshotsToRetain = 1 };
+        var random = new Random(31);
+        ulong next = 1;
+        using (var storage = DurableStorage.Open(root, options))
+        {
+            while (storage.SegmentPaths.Count < 3)
+            {
+                storage.Save(null, [Data.Entry(next, 5, random, maxBytes: 300)], null, mustSync: true);
+                storage.Save(new HardState(5, 2, next), [], null, mustSync: true);
+                next++;
+            }
+        }
+        // The crash: nothing of the newest segment after its header reached the disk.
+        var walDir = Path.Combine(root, DurableStorage.WalDirectoryName);
+        var newest = Directory.GetFiles(walDir, "*.wal").Order(StringComparer.Ordinal).Last();
+        using (var file = File.Open(newest, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 32;
+            if (preallocate) file.Write(new byte[file.Length - 32]);
+            else file.SetLength(32);
+        }
+        using (var storage = DurableStorage.Open(root, options))
+        {
+            Assert.Equal(5ul, storage.HardState.Term);
+            Assert.Equal(2ul, storage.HardState.Vote);
+            Assert.True(storage.HardState.Commit > 0);
+            output.WriteLine(string.Join("; ", storage.Recovery.Notes));
+            Assert.Contains(storage.Recovery.Notes, n => n.Contains("rewrote the hard state", StringComparison.Ordinal));
+            // Restarted, the node applies up to the commit index it recovered and snapshots there before anything
+            // else is written: the older segments, the only ones holding the term and vote, are released.
+            storage.CreateSnapshot(storage.HardState.Commit, new ConfState([1, 2, 3]), Data.Bytes(random, 10));
+        }
+        using var reopened = DurableStorage.Open(root, options);
+        Assert.Equal(5ul, reopened.HardState.Term);
+        Assert.Equal(2ul, reopened.HardState.Vote);
+    }
 }

@@ -55,7 +55,13 @@ public static partial class RaftKvServer
         // requests from starving the transport's I/O (the Raft loop itself has its own thread).
         ThreadPool.GetMinThreads(out var workers, out var completionPorts);
         ThreadPool.SetMinThreads(Math.Max(workers, 32), Math.Max(completionPorts, 32));
-        var builder = WebApplication.CreateSlimBuilder();
+        // No configuration files are read (flags and RAFTKV_* variables are), so nothing needs watching: the default
+        // watcher on the working directory saw every log write of a data directory below it.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {
