@@ -9,6 +9,7 @@
 # Usage: bench/compare-etcd.sh
 # Environment:
 #   QUICK=1              smoke run: 2 s per workload, smaller key space, no check perf (about a minute)
+#   WARMUP=5s            unmeasured run of each workload on each system before its measured run (QUICK: 1s)
 #   DURATION=15s         time per workload and system (default 15s; QUICK: 2s)
 #   LIMIT_DURATION=5s    time per machine-limit measurement (default 5s; QUICK: 2s)
 #   CHECK_PERF=1|0       run etcdctl check perf --load=l against both (60 s each; default 1, QUICK: 0)
@@ -20,8 +21,10 @@ cd "$(dirname "$0")/.."
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
   DURATION=${DURATION:-2s}; LIMIT_DURATION=${LIMIT_DURATION:-2s}; CHECK_PERF=${CHECK_PERF:-0}; KEY_SPACE=${KEY_SPACE:-1000}
+  WARMUP=${WARMUP:-1s}
 else
   DURATION=${DURATION:-15s}; LIMIT_DURATION=${LIMIT_DURATION:-5s}; CHECK_PERF=${CHECK_PERF:-1}; KEY_SPACE=${KEY_SPACE:-10000}
+  WARMUP=${WARMUP:-5s}
 fi
 
 # --- tools -------------------------------------------------------------------------------------------------------
@@ -147,6 +150,9 @@ for w in "${workloads[@]}"; do
   for kind in "${order[@]}"; do
     eps_var="${kind}_eps"
     # shellcheck disable=SC2086 # args is a list of flags
+    # Warm-up, not measured, the same for both: a freshly started .NET process still compiles its hot paths.
+    # shellcheck disable=SC2086
+    bench "$name-warmup" "$kind" $args --key-space "$KEY_SPACE" --endpoints "${!eps_var}" --duration "$WARMUP"
     scrape "$name" "$kind" before
     bench "$name" "$kind" $args --key-space "$KEY_SPACE" --endpoints "${!eps_var}" --duration "$DURATION"
     scrape "$name" "$kind" after

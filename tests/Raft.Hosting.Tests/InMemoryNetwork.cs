@@ -75,6 +75,9 @@ public sealed class ListStateMachine : IStateMachine
 
     private int _blockedWrites;
 
+    /// <summary>How many of the next snapshot writes fail (a state machine or disk failing while the bytes are written).</summary>
+    public int FailingSnapshotWrites;
+
     public IStateMachineSnapshot CaptureSnapshot()
     {
         lock (_items) return new Capture(this, _items.ToArray());
@@ -95,6 +98,7 @@ public sealed class ListStateMachine : IStateMachine
             {
                 Interlocked.Decrement(ref owner._blockedWrites);
             }
+            if (Interlocked.Decrement(ref owner.FailingSnapshotWrites) >= 0) throw new IOException("injected snapshot write failure");
             destination.Write(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', items)));
         }
     }

@@ -139,6 +139,22 @@ public sealed class RaftHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_failed_snapshot_write_keeps_the_node_serving_and_is_retried_later()
+    {
+        // Nothing the log depends on is touched by a failed snapshot: the log stays whole until a later one works.
+        var leader = await LeaderAsync();
+        var machine = _nodes[leader.Id].Machine;
+        machine.FailingSnapshotWrites = 1;
+        for (var i = 0; i < 70; i++) await leader.ProposeAsync(Encoding.UTF8.GetBytes($"f{i}"));
+        await WaitAsync(() => Task.FromResult<object?>(Volatile.Read(ref machine.FailingSnapshotWrites) <= 0 ? new object() : null));
+        Assert.Equal(1ul, leader.Status!.FirstIndex); // the failed attempt compacted nothing
+        // The next attempt comes after another SnapshotEveryEntries (50) entries, and succeeds.
+        for (var i = 0; i < 110; i++) await leader.ProposeAsync(Encoding.UTF8.GetBytes($"g{i}"));
+        await WaitAsync(() => Task.FromResult<object?>(leader.Status!.FirstIndex > 100 ? new object() : null));
+        Assert.Equal(180, machine.Items.Count);
+    }
+
+    [Fact]
     public async Task Dispose_FailsWaitingProposalsWithNodeStopped()
     {
         var leader = await LeaderAsync();
