@@ -36,6 +36,9 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
 
     private const string StagedSuffix = ".staged" + SnapshotFileFormat.TemporaryExtension;
 
+    // A staged snapshot is written beside a busy log: sync it a megabyte at a time (as the segment pipeline does).
+    private const long StagingSyncEveryBytes = 1024 * 1024;
+
     private readonly SnapshotStore _snapshots;
     private readonly WriteAheadLog _wal;
     private readonly MemoryStorage _memory = new();
@@ -209,7 +212,8 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
 
     /// <inheritdoc />
     /// <remarks>
-    /// Writes <c>snap/{index}-{term}.snap.staged.tmp</c>, syncs it, reads it back and verifies it. A restart deletes
+    /// Writes <c>snap/{index}-{term}.snap.staged.tmp</c> (synced every MiB, so the log's syncs do not queue behind a
+    /// whole snapshot), reads it back and verifies it. A restart deletes
     /// the file if it was never published. A failure here (disk full) leaves the storage writable: nothing the log
     /// depends on was touched, so the host may try again later. Call <see cref="Dispose"/> only after it returned.
     /// </remarks>
@@ -219,7 +223,7 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
         ArgumentNullException.ThrowIfNull(metadata);
         EnsureWritable();
         var snapshot = new Snapshot(metadata, data);
-        return new DurableStagedSnapshot(this, snapshot, _snapshots.Stage(snapshot, StagedSuffix));
+        return new DurableStagedSnapshot(this, snapshot, _snapshots.Stage(snapshot, StagedSuffix, StagingSyncEveryBytes));
     }
 
     /// <inheritdoc />

@@ -53,9 +53,11 @@ public sealed class StagedSnapshotTests(ITestOutputHelper output)
     {
         using var dir = new TempDirectory();
         var random = new Random(12);
-        var data = Data.Bytes(random, 50_000);
+        // Larger than the 1 MiB a staging writes between syncs, so the file is written in several synced pieces.
+        var data = Data.Bytes(random, 2_500_000);
+        var options = TestOptions.Small() with { MaxSnapshotSizeBytes = 4 * 1024 * 1024 };
         MemoryStorage model;
-        using (var storage = DurableStorage.Open(dir.Path, TestOptions.Small()))
+        using (var storage = DurableStorage.Open(dir.Path, options))
         {
             model = Fill(storage, 40, random);
             var staging = Task.Run(() => storage.StageSnapshot(new SnapshotMetadata(40, 1, Voters123), data));
@@ -78,7 +80,7 @@ public sealed class StagedSnapshotTests(ITestOutputHelper output)
             Assert.DoesNotContain(Directory.GetFiles(SnapDir(dir)), f => f.EndsWith(".tmp", StringComparison.Ordinal));
             LogAssert.Same(model, storage);
         }
-        using var reopened = DurableStorage.Open(dir.Path, TestOptions.Small());
+        using var reopened = DurableStorage.Open(dir.Path, options);
         Assert.Equal(40ul, reopened.Recovery.SnapshotIndex);
         Assert.Equal(data, reopened.Snapshot!.Data.ToArray());
         LogAssert.Same(model, reopened);
