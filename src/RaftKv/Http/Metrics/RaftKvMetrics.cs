@@ -34,23 +34,30 @@ public sealed class RaftKvMetrics
         var revision = factory.CreateGauge("raftkv_store_revision", "Revision of the key-value store.");
         var size = factory.CreateGauge("raftkv_store_size_bytes", "Approximate size of the key-value store.");
         var clients = factory.CreateGauge("raftkv_dashboard_clients", "Open dashboard event streams.");
-        var committed = factory.CreateCounter("raftkv_proposals_committed_total", "Non-empty Raft entries committed and applied on this member.");
-        var failed = factory.CreateCounter("raftkv_proposals_failed_total", "Client writes through this member that failed (no leader, timeout, refused).");
-        var leaderChanges = factory.CreateCounter("raftkv_leader_changes_seen_total", "Times this member saw a new leader.");
-        var persists = factory.CreateCounter("raftkv_wal_writes_total", "Raft log writes (one per Ready: one write call, at most one fsync).");
-        var syncs = factory.CreateCounter("raftkv_wal_fsyncs_total", "Raft log writes that were synced to disk (entries, term or vote).");
-        var persistSeconds = factory.CreateCounter("raftkv_wal_write_seconds_total", "Time spent writing and syncing the Raft log.");
-        var entriesPersisted = factory.CreateCounter("raftkv_wal_entries_total", "Raft log entries written.");
-        var entryBytesPersisted = factory.CreateCounter("raftkv_wal_entry_bytes_total", "Payload bytes of the Raft log entries written.");
-        var appendsSent = factory.CreateCounter("raftkv_append_messages_sent_total", "AppendEntries messages sent that carried entries.");
-        var appendEntriesSent = factory.CreateCounter("raftkv_append_entries_sent_total", "Entries carried by the AppendEntries messages sent.");
-        var appendBytesSent = factory.CreateCounter("raftkv_append_entry_bytes_sent_total", "Payload bytes of the entries carried by AppendEntries messages sent.");
-        var messagesSent = factory.CreateCounter("raftkv_raft_messages_sent_total", "Raft messages of every type handed to the transport.");
-        var applies = factory.CreateCounter("raftkv_entries_applied_total", "Committed Raft entries applied (no-ops included).");
-        var snapshots = factory.CreateCounter("raftkv_snapshots_total", "State-machine snapshots this member took and published.");
-        var snapshotLoopSeconds = factory.CreateCounter("raftkv_snapshot_loop_seconds_total", "Time the Raft loop spent capturing and publishing snapshots (the write happens off the loop).");
-        var allocated = factory.CreateCounter("raftkv_dotnet_allocated_bytes_total", "Bytes allocated by the process on the managed heap (GC.GetTotalAllocatedBytes).");
-        var cpu = factory.CreateCounter("raftkv_process_cpu_seconds_total", "CPU time used by the process, user and system.");
+        var stats = node.Host.Stats;
+        // Counters copied from running totals before every scrape: name, help, the total now.
+        (string Name, string Help, Func<double> Total)[] totals =
+        [
+            ("raftkv_proposals_committed_total", "Non-empty Raft entries committed and applied on this member.", () => observer.ProposalsCommitted),
+            ("raftkv_proposals_failed_total", "Client writes through this member that failed (no leader, timeout, refused).", () => observer.FailedWrites),
+            ("raftkv_leader_changes_seen_total", "Times this member saw a new leader.", () => observer.LeaderChanges),
+            ("raftkv_wal_writes_total", "Raft log writes (one per Ready: one write call, at most one fsync).", () => stats.Persists),
+            ("raftkv_wal_fsyncs_total", "Raft log writes that were synced to disk (entries, term or vote).", () => stats.Syncs),
+            ("raftkv_wal_write_seconds_total", "Time spent writing and syncing the Raft log.", () => stats.PersistTime.TotalSeconds),
+            ("raftkv_wal_entries_total", "Raft log entries written.", () => stats.EntriesPersisted),
+            ("raftkv_wal_entry_bytes_total", "Payload bytes of the Raft log entries written.", () => stats.EntryBytesPersisted),
+            ("raftkv_append_messages_sent_total", "AppendEntries messages sent that carried entries.", () => stats.AppendMessagesSent),
+            ("raftkv_append_entries_sent_total", "Entries carried by the AppendEntries messages sent.", () => stats.AppendEntriesSent),
+            ("raftkv_append_entry_bytes_sent_total", "Payload bytes of the entries carried by AppendEntries messages sent.", () => stats.AppendEntryBytesSent),
+            ("raftkv_raft_messages_sent_total", "Raft messages of every type handed to the transport.", () => stats.MessagesSent),
+            ("raftkv_entries_applied_total", "Committed Raft entries applied (no-ops included).", () => stats.EntriesApplied),
+            ("raftkv_snapshots_total", "State-machine snapshots this member took and published.", () => stats.SnapshotsPublished),
+            ("raftkv_snapshot_loop_seconds_total", "Time the Raft loop spent capturing and publishing snapshots (the write happens off the loop).",
+                () => stats.SnapshotLoopTime.TotalSeconds),
+            ("raftkv_dotnet_allocated_bytes_total", "Bytes allocated by the process on the managed heap (GC.GetTotalAllocatedBytes).", () => GC.GetTotalAllocatedBytes()),
+            ("raftkv_process_cpu_seconds_total", "CPU time used by the process, user and system.", () => Environment.CpuUsage.TotalTime.TotalSeconds),
+        ];
+        var counters = totals.Select(t => (Counter: factory.CreateCounter(t.Name, t.Help), t.Total)).ToArray();
         var gcs = factory.CreateCounter("raftkv_dotnet_gc_collections_total", "Garbage collections by generation.", "generation");
         _requests = factory.CreateHistogram("raftkv_request_duration_seconds", "Latency of unary requests by gRPC method or HTTP route.",
             new HistogramConfiguration { LabelNames = ["method"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 18) });
@@ -74,24 +81,7 @@ public sealed class RaftKvMetrics
             revision.Set(store.Revision);
             size.Set(store.SizeBytes);
             clients.Set(dashboardClients());
-            committed.IncTo(observer.ProposalsCommitted);
-            failed.IncTo(observer.FailedWrites);
-            leaderChanges.IncTo(observer.LeaderChanges);
-            var stats = node.Host.Stats;
-            persists.IncTo(stats.Persists);
-            syncs.IncTo(stats.Syncs);
-            persistSeconds.IncTo(stats.PersistTime.TotalSeconds);
-            entriesPersisted.IncTo(stats.EntriesPersisted);
-            entryBytesPersisted.IncTo(stats.EntryBytesPersisted);
-            appendsSent.IncTo(stats.AppendMessagesSent);
-            appendEntriesSent.IncTo(stats.AppendEntriesSent);
-            appendBytesSent.IncTo(stats.AppendEntryBytesSent);
-            messagesSent.IncTo(stats.MessagesSent);
-            applies.IncTo(stats.EntriesApplied);
-            snapshots.IncTo(stats.SnapshotsPublished);
-            snapshotLoopSeconds.IncTo(stats.SnapshotLoopTime.TotalSeconds);
-            allocated.IncTo(GC.GetTotalAllocatedBytes());
-            cpu.IncTo(Environment.CpuUsage.TotalTime.TotalSeconds);
+            foreach (var (counter, total) in counters) counter.IncTo(total());
             for (var g = 0; g <= GC.MaxGeneration; g++) gcs.WithLabels(g.ToString(System.Globalization.CultureInfo.InvariantCulture)).IncTo(GC.CollectionCount(g));
         });
     }
