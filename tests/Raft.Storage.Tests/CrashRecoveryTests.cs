@@ -117,9 +117,10 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
         var newest = Directory.GetFiles(walDir, "*.wal").Order(StringComparer.Ordinal).Last();
         using (var file = File.Open(newest, FileMode.Open, FileAccess.ReadWrite))
         {
-            file.Position = 32;
-            if (preallocate) file.Write(new byte[file.Length - 32]);
-            else file.SetLength(32);
+            const int header = Wal.WalFormat.SegmentHeaderSizeBytes;
+            file.Position = header;
+            if (preallocate) file.Write(new byte[file.Length - header]);
+            else file.SetLength(header);
         }
         using (var storage = DurableStorage.Open(root, options))
         {
