@@ -31,23 +31,19 @@ public sealed partial class RaftHost
         var capture = _stateMachine.CaptureSnapshot();
         _snapshotStarted = (time.GetElapsedTime(started), started);
         _snapshotJob = Task.Run(() => WriteSnapshot(metadata, capture));
+        // Wake the loop once the job has completed (not merely returned), so it finds it done and publishes it.
+        _snapshotJob.ContinueWith(static (_, wake) => ((AutoResetEvent)wake!).Set(), _wake, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    /// <summary>Off the loop: serializes the capture and stages it in storage, then wakes the loop to publish it.</summary>
+    /// <summary>Off the loop: serializes the capture and stages it in storage.</summary>
     private WrittenSnapshot WriteSnapshot(SnapshotMetadata metadata, IStateMachineSnapshot capture)
     {
-        try
-        {
-            var started = _options.TimeProvider.GetTimestamp();
-            using var buffer = new MemoryStream((int)Math.Clamp(capture.SizeHintBytes, 0, Array.MaxLength));
-            capture.WriteTo(buffer);
-            var staged = _store.StageSnapshot(metadata, buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
-            return new WrittenSnapshot(staged, _options.TimeProvider.GetElapsedTime(started));
-        }
-        finally
-        {
-            _wake.Set();
-        }
+        var started = _options.TimeProvider.GetTimestamp();
+        using var buffer = new MemoryStream((int)Math.Clamp(capture.SizeHintBytes, 0, Array.MaxLength));
+        capture.WriteTo(buffer);
+        var staged = _store.StageSnapshot(metadata, buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+        return new WrittenSnapshot(staged, _options.TimeProvider.GetElapsedTime(started));
     }
 
     /// <summary>On the loop: publishes a staged snapshot (the log is compacted) or reports why there is none.</summary>
