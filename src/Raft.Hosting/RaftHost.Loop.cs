@@ -186,9 +186,7 @@ public sealed partial class RaftHost
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _store.Save(rd.HardState, rd.Entries, rd.Snapshot, rd.MustSync);
-        long bytes = 0;
-        foreach (var e in rd.Entries) bytes += e.Data.Length;
-        Stats.RecordPersist(rd.Entries.Count, bytes, rd.MustSync || rd.Snapshot is not null, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        Stats.RecordPersist(rd.Entries, rd.MustSync || rd.Snapshot is not null, System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
     private void Send(IReadOnlyList<Message> messages)

@@ -62,16 +62,16 @@ public sealed partial class RaftHost
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
         var published = _store.PublishSnapshot(staged);
-        var publishMs = time.GetElapsedTime(started).TotalMilliseconds;
+        var publishTime = time.GetElapsedTime(started);
         if (published is null)
         {
             LogSnapshotSuperseded(_logger, staged.Snapshot.Index, _lastSnapshotIndex);
             return;
         }
         _lastSnapshotIndex = published.Index;
-        Stats.RecordSnapshot((long)((_snapshotStarted.Capture.TotalSeconds + publishMs / 1000) * System.Diagnostics.Stopwatch.Frequency));
+        Stats.RecordSnapshot(_snapshotStarted.Capture + publishTime);
         LogSnapshot(_logger, published.Index, published.Data.Length, _snapshotStarted.Capture.TotalMilliseconds, writeTime.TotalMilliseconds,
-            publishMs, time.GetElapsedTime(_snapshotStarted.StartedTimestamp).TotalMilliseconds);
+            publishTime.TotalMilliseconds, time.GetElapsedTime(_snapshotStarted.StartedTimestamp).TotalMilliseconds);
     }
 
     /// <summary>After the loop stopped: waits for a snapshot being written and discards it, so storage may be closed.</summary>

@@ -12,14 +12,14 @@ public sealed class RaftHostStats
     private long _syncs;
     private long _entriesPersisted;
     private long _entryBytesPersisted;
-    private long _persistTicks;
+    private long _persistTimeTicks;
     private long _appendMessagesSent;
     private long _appendEntriesSent;
     private long _appendEntryBytesSent;
     private long _messagesSent;
     private long _entriesApplied;
     private long _snapshotsPublished;
-    private long _snapshotLoopTicks;
+    private long _snapshotLoopTimeTicks;
 
     /// <summary>Readies written to storage (each one write call, at most one sync).</summary>
     public long Persists => Volatile.Read(ref _persists);
@@ -34,7 +34,7 @@ public sealed class RaftHostStats
     public long EntryBytesPersisted => Volatile.Read(ref _entryBytesPersisted);
 
     /// <summary>Time spent in storage writes (including their fsyncs), in total.</summary>
-    public TimeSpan PersistTime => TimeSpan.FromSeconds((double)Volatile.Read(ref _persistTicks) / System.Diagnostics.Stopwatch.Frequency);
+    public TimeSpan PersistTime => TimeSpan.FromTicks(Volatile.Read(ref _persistTimeTicks));
 
     /// <summary>AppendEntries messages sent that carried entries (heartbeats and empty probes are not counted).</summary>
     public long AppendMessagesSent => Volatile.Read(ref _appendMessagesSent);
@@ -55,15 +55,15 @@ public sealed class RaftHostStats
     public long SnapshotsPublished => Volatile.Read(ref _snapshotsPublished);
 
     /// <summary>Time the loop spent capturing and publishing its own snapshots, in total (writing them is off the loop).</summary>
-    public TimeSpan SnapshotLoopTime => TimeSpan.FromSeconds((double)Volatile.Read(ref _snapshotLoopTicks) / System.Diagnostics.Stopwatch.Frequency);
+    public TimeSpan SnapshotLoopTime => TimeSpan.FromTicks(Volatile.Read(ref _snapshotLoopTimeTicks));
 
-    internal void RecordPersist(int entries, long entryBytes, bool synced, long elapsedTicks)
+    internal void RecordPersist(IReadOnlyList<Entry> entries, bool synced, TimeSpan elapsed)
     {
         Interlocked.Increment(ref _persists);
         if (synced) Interlocked.Increment(ref _syncs);
-        Interlocked.Add(ref _entriesPersisted, entries);
-        Interlocked.Add(ref _entryBytesPersisted, entryBytes);
-        Interlocked.Add(ref _persistTicks, elapsedTicks);
+        Interlocked.Add(ref _entriesPersisted, entries.Count);
+        Interlocked.Add(ref _entryBytesPersisted, PayloadBytes(entries));
+        Interlocked.Add(ref _persistTimeTicks, elapsed.Ticks);
     }
 
     internal void RecordSent(IReadOnlyList<Message> messages)
@@ -72,19 +72,24 @@ public sealed class RaftHostStats
         foreach (var m in messages)
         {
             if (m.Type != MessageType.Append || m.Entries.Count == 0) continue;
-            long bytes = 0;
-            foreach (var e in m.Entries) bytes += e.Data.Length;
             Interlocked.Increment(ref _appendMessagesSent);
             Interlocked.Add(ref _appendEntriesSent, m.Entries.Count);
-            Interlocked.Add(ref _appendEntryBytesSent, bytes);
+            Interlocked.Add(ref _appendEntryBytesSent, PayloadBytes(m.Entries));
         }
+    }
+
+    private static long PayloadBytes(IReadOnlyList<Entry> entries)
+    {
+        long bytes = 0;
+        foreach (var e in entries) bytes += e.Data.Length;
+        return bytes;
     }
 
     internal void RecordApplied(int entries) => Interlocked.Add(ref _entriesApplied, entries);
 
-    internal void RecordSnapshot(long loopTicks)
+    internal void RecordSnapshot(TimeSpan loopTime)
     {
         Interlocked.Increment(ref _snapshotsPublished);
-        Interlocked.Add(ref _snapshotLoopTicks, loopTicks);
+        Interlocked.Add(ref _snapshotLoopTimeTicks, loopTime.Ticks);
     }
 }
