@@ -75,6 +75,12 @@ public sealed class KvError : IEquatable<KvError>
     /// <summary>A <see cref="KvCommand"/> with no request in it (InvalidArgument; RaftKv's own).</summary>
     public static KvError EmptyCommand { get; } = new(StatusCode.InvalidArgument, "raftkv: command has no request");
 
+    /// <summary>
+    /// An ACTIVATE beyond <c>AlarmSet.MaxAlarms</c> raised alarms (ResourceExhausted; RaftKv's own: etcd keeps no limit).
+    /// The API refuses alarms for members that do not exist, so only a flood that reached the log anyway gets this.
+    /// </summary>
+    public static KvError TooManyAlarms { get; } = new(StatusCode.ResourceExhausted, "raftkv: too many alarms raised");
+
     /// <summary>An exception carrying this error, for the gRPC layer to throw.</summary>
     public RpcException ToRpcException() => new(new Status(Code, Message));
 

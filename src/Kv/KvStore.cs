@@ -37,7 +37,7 @@ public sealed class KvStore : IDisposable
         options.Validate();
         Options = options;
         this.state = state;
-        applier = new CommandApplier(state, options);
+        applier = new CommandApplier(state, options.CollectEvents);
         validator = new KvRequestValidator(options);
     }
 
@@ -96,6 +96,19 @@ public sealed class KvStore : IDisposable
         {
             gate.ExitWriteLock();
         }
+    }
+
+    /// <summary>
+    /// etcd's quota check, made before a command is proposed, never when it is applied: NOSPACE when a put (or the
+    /// more expensive branch of a txn) would take this member's <see cref="SizeBytes"/> to
+    /// <see cref="KvStoreOptions.QuotaBytes"/>; null otherwise. The caller then raises the NOSPACE alarm through the
+    /// log (an ACTIVATE alarm command), so every member refuses puts from the same entry on.
+    /// </summary>
+    public KvError? CheckQuota(KvCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var cost = Validation.QuotaCost.Of(command);
+        return cost > 0 && SizeBytes + cost >= Options.EffectiveQuotaBytes ? KvError.NoSpace : null;
     }
 
     /// <summary>Records that a Raft entry without a command (an empty or configuration entry) was applied.</summary>

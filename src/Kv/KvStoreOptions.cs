@@ -1,8 +1,9 @@
 namespace RaftKv.Kv;
 
 /// <summary>
-/// Limits of the store. Every member of a cluster must use the same <see cref="QuotaBytes"/>: the quota is
-/// checked when a command is applied, so members with different quotas could decide one command differently.
+/// Limits of the store. None of them takes part in applying a command (apply is a function of the log alone), so
+/// members may differ in them: they are checked before a command is proposed (<see cref="KvStore.CheckQuota"/>,
+/// <see cref="KvRequestValidator"/>).
 /// </summary>
 public sealed record KvStoreOptions
 {
@@ -16,8 +17,8 @@ public sealed record KvStoreOptions
     public const int DefaultMaxTxnOps = 128;
 
     /// <summary>
-    /// Storage quota in bytes of <see cref="KvStore.SizeBytes"/>; a write that would reach it raises the NOSPACE
-    /// alarm and is refused. 0 means <see cref="DefaultQuotaBytes"/>, a negative value disables the quota (as in etcd).
+    /// Storage quota in bytes of <see cref="KvStore.SizeBytes"/>; <see cref="KvStore.CheckQuota"/> refuses a write
+    /// that would reach it (and the server then raises the NOSPACE alarm through the log). 0 means <see cref="DefaultQuotaBytes"/>, a negative value disables the quota (as in etcd).
     /// </summary>
     public long QuotaBytes { get; init; } = DefaultQuotaBytes;
 

@@ -12,20 +12,35 @@ public sealed class QuotaAlarmTests
     private static ApplyResult Alarm(TestStore s, AlarmAction action, AlarmType type = AlarmType.None, ulong member = 0) =>
         Ok(s.Apply(new KvCommand { Alarm = new AlarmRequest { Action = action, Alarm = type, MemberID = member } }));
 
+    // What the server does with a write (KvProposer): check the quota, and when it is exceeded raise NOSPACE through
+    // the log instead of proposing the write.
+    private static ApplyResult ProposePut(TestStore s, string key, string value, ulong member = 1)
+    {
+        var command = new KvCommand { Put = new PutRequest { Key = B(key), Value = B(value) } };
+        if (s.Store.CheckQuota(command) is { } refused)
+        {
+            Alarm(s, AlarmAction.Activate, AlarmType.Nospace, member);
+            Assert.Equal(KvError.NoSpace, refused);
+        }
+
+        return s.Apply(command);
+    }
+
     [Fact]
     public void WriteThatWouldExceedTheQuotaRaisesNoSpace()
     {
         using var s = Small();
         s.Put("a", new string('x', 500));
-        var refused = s.TryPut(new PutRequest { Key = B("b"), Value = B(new string('y', 1500)) });
+        var refused = ProposePut(s, "b", new string('y', 1500), member: 7);
         Assert.Equal(KvError.NoSpace, refused.Error);
         Assert.Equal(StatusCode.ResourceExhausted, refused.Error!.Code);
         Assert.Equal("etcdserver: mvcc: database space exceeded", refused.Error.Message);
         Assert.Null(s.Value("b"));
         var alarm = Assert.Single(s.Store.Alarms);
-        Assert.Equal((0UL, AlarmType.Nospace), (alarm.MemberID, alarm.Alarm));
+        Assert.Equal((7UL, AlarmType.Nospace), (alarm.MemberID, alarm.Alarm));
 
-        // Even a small put is refused while the alarm is up.
+        // Even a small put is refused while the alarm is up: by apply, from the replicated alarm.
+        Assert.Null(s.Store.CheckQuota(new KvCommand { Put = new PutRequest { Key = B("c"), Value = B("1") } }));
         Assert.Equal(KvError.NoSpace, s.TryPut(new PutRequest { Key = B("c"), Value = B("1") }).Error);
         Assert.Equal(KvError.NoSpace, s.TryTxn(new TxnRequest { Failure = { PutOp("c", "1") } }).Error);
     }
@@ -36,7 +51,7 @@ public sealed class QuotaAlarmTests
         using var s = Small();
         s.Put("a", new string('x', 800));
         s.Put("a", new string('x', 800));
-        Assert.Equal(KvError.NoSpace, s.TryPut(new PutRequest { Key = B("b"), Value = B(new string('y', 800)) }).Error);
+        Assert.Equal(KvError.NoSpace, ProposePut(s, "b", new string('y', 800), member: 0).Error);
         Assert.NotNull(s.Value("a"));
         Assert.True(s.Txn(new TxnRequest { Success = { GetOp("a") } }).Succeeded);
         Assert.Equal(1, s.Delete("a").Deleted);
@@ -86,7 +101,7 @@ public sealed class QuotaAlarmTests
     {
         using var s = Small();
         s.Put("a", new string('x', 1000));
-        Assert.False(s.TryPut(new PutRequest { Key = B("b"), Value = B(new string('x', 1000)) }).Succeeded);
+        Assert.False(ProposePut(s, "b", new string('x', 1000)).Succeeded);
         s.SnapshotAndRestore();
         Assert.Single(s.Store.Alarms);
         Assert.Equal(KvError.NoSpace, s.TryPut(new PutRequest { Key = B("c"), Value = B("1") }).Error);

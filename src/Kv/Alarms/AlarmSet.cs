@@ -28,20 +28,45 @@ internal sealed class AlarmSet
         return false;
     }
 
-    /// <summary>Raises an alarm; false when it was already raised.</summary>
-    public bool Activate(ulong memberId, AlarmType type)
+    /// <summary>What <see cref="Activate"/> did.</summary>
+    public enum Outcome
     {
-        if (type == AlarmType.None || !Enum.IsDefined(type))
+        /// <summary>The alarm is now raised.</summary>
+        Raised,
+
+        /// <summary>It was raised already; nothing changed.</summary>
+        AlreadyRaised,
+
+        /// <summary><see cref="MaxAlarms"/> other alarms are raised; nothing changed.</summary>
+        Full,
+    }
+
+    /// <summary>Whether <paramref name="type"/> names an alarm that can be raised (NOSPACE, CORRUPT).</summary>
+    public static bool CanRaise(AlarmType type) => type is AlarmType.Nospace or AlarmType.Corrupt;
+
+    /// <summary>
+    /// Raises an alarm. Total on input that came through the log: a full set is an outcome, not an exception.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="type"/> cannot be raised (a caller's bug: check <see cref="CanRaise"/>).</exception>
+    public Outcome Activate(ulong memberId, AlarmType type)
+    {
+        if (!CanRaise(type))
         {
             throw new ArgumentOutOfRangeException(nameof(type), type, "not an alarm that can be raised");
         }
 
-        if (alarms.Count >= MaxAlarms && !alarms.Contains((memberId, type)))
+        if (alarms.Contains((memberId, type)))
         {
-            throw new InvalidOperationException($"more than {MaxAlarms} alarms");
+            return Outcome.AlreadyRaised;
         }
 
-        return alarms.Add((memberId, type));
+        if (alarms.Count >= MaxAlarms)
+        {
+            return Outcome.Full;
+        }
+
+        alarms.Add((memberId, type));
+        return Outcome.Raised;
     }
 
     /// <summary>Clears an alarm; false when it was not raised.</summary>

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using RaftKv.Etcd.Api;
 using RaftKv.Etcd.Api.Mvccpb;
+using RaftKv.Kv.Alarms;
 using RaftKv.Kv.Mvcc;
 using RaftKv.Kv.Validation;
 using AlarmAction = RaftKv.Etcd.Api.AlarmRequest.Types.AlarmAction;
@@ -9,19 +10,20 @@ using CommandCase = RaftKv.Kv.KvCommand.RequestOneofCase;
 namespace RaftKv.Kv.Execution;
 
 /// <summary>
-/// Applies one command to the state, deterministically: the outcome depends only on the state, the command and
-/// the quota. Refusals change nothing but the applied index. Alarms act as in etcd: while NOSPACE is raised,
-/// puts (and txns containing puts) are refused but reads, deletes and compactions go on; while CORRUPT is raised,
-/// every key-value command is refused.
+/// Applies one command to the state: a pure, total function of the state and the command. No local setting (the
+/// quota is checked before proposing, see <see cref="KvStore.CheckQuota"/>), clock or environment takes part, and no
+/// command throws: one that cannot be applied gets an error result, the same on every member. Refusals change
+/// nothing but the applied index. Alarms act as in etcd: while NOSPACE is raised, puts (and txns containing puts)
+/// are refused but reads, deletes and compactions go on; while CORRUPT is raised, every key-value command is refused.
 /// </summary>
-internal sealed class CommandApplier(MvccState state, KvStoreOptions options)
+/// <param name="state">The replicated state.</param>
+/// <param name="collectEvents">Whether results list their changes; changes only what the result carries, never the state.</param>
+internal sealed class CommandApplier(MvccState state, bool collectEvents)
 {
-    private readonly long quotaBytes = options.EffectiveQuotaBytes;
-
     public ApplyResult Apply(ulong raftIndex, KvCommand command)
     {
         state.SetApplied(raftIndex);
-        var events = options.CollectEvents ? new List<Event>() : null;
+        var events = collectEvents ? new List<Event>() : null;
         var error = KvRequestValidator.ValidateForApply(command);
         IMessage? response = null;
         if (error is null)
@@ -64,7 +66,7 @@ internal sealed class CommandApplier(MvccState state, KvStoreOptions options)
     private KvError? Put(PutRequest request, List<Event>? events, out IMessage? response)
     {
         response = null;
-        var error = WriteGate(QuotaCost.Of(request)) ?? PutChecks.Check(state, request) ?? QuotaGate(QuotaCost.Of(request));
+        var error = WriteGate(QuotaCost.Of(request)) ?? PutChecks.Check(state, request);
         if (error is not null)
         {
             return error;
@@ -100,7 +102,7 @@ internal sealed class CommandApplier(MvccState state, KvStoreOptions options)
         }
 
         var plan = TxnExecutor.Plan(state, request, state.CurrentRevision);
-        if ((TxnExecutor.Check(state, plan) ?? QuotaGate(cost)) is { } error)
+        if (TxnExecutor.Check(state, plan) is { } error)
         {
             return error;
         }
@@ -137,15 +139,20 @@ internal sealed class CommandApplier(MvccState state, KvStoreOptions options)
 
     private KvError? Alarm(AlarmRequest request, out IMessage? response)
     {
+        response = null;
         var alarm = new AlarmResponse { Header = new ResponseHeader { Revision = state.CurrentRevision } };
-        var raisable = request.Alarm is AlarmType.Nospace or AlarmType.Corrupt;
+        var raisable = AlarmSet.CanRaise(request.Alarm);
         switch (request.Action)
         {
             case AlarmAction.Get:
                 alarm.Alarms.AddRange(state.Alarms.Get(request.Alarm));
                 break;
             case AlarmAction.Activate when raisable:
-                state.Alarms.Activate(request.MemberID, request.Alarm);
+                if (state.Alarms.Activate(request.MemberID, request.Alarm) == AlarmSet.Outcome.Full)
+                {
+                    return KvError.TooManyAlarms;
+                }
+
                 alarm.Alarms.Add(new AlarmMember { MemberID = request.MemberID, Alarm = request.Alarm });
                 break;
             case AlarmAction.Deactivate when raisable:
@@ -170,18 +177,5 @@ internal sealed class CommandApplier(MvccState state, KvStoreOptions options)
         }
 
         return cost > 0 && state.Alarms.Has(AlarmType.Nospace) ? KvError.NoSpace : null;
-    }
-
-    // A write that would take the store to its quota raises NOSPACE (as member 0: which member noticed is not
-    // part of the replicated state) and is refused, as etcd refuses it once the alarm is up.
-    private KvError? QuotaGate(long cost)
-    {
-        if (cost == 0 || state.SizeBytes + cost < quotaBytes)
-        {
-            return null;
-        }
-
-        state.Alarms.Activate(0, AlarmType.Nospace);
-        return KvError.NoSpace;
     }
 }

@@ -129,7 +129,13 @@ internal static class SnapshotCodec
         for (var i = 0; i < alarmCount; i++)
         {
             var memberId = (ulong)reader.ReadInt64();
-            if (!state.Alarms.Activate(memberId, (AlarmType)reader.ReadInt32()))
+            var type = (AlarmType)reader.ReadInt32();
+            if (!Alarms.AlarmSet.CanRaise(type))
+            {
+                throw new KvSnapshotCorruptException($"alarm type {(int)type} is not one that can be raised");
+            }
+
+            if (state.Alarms.Activate(memberId, type) != Alarms.AlarmSet.Outcome.Raised)
             {
                 throw new KvSnapshotCorruptException("an alarm appears twice");
             }

@@ -11,6 +11,13 @@ namespace RaftKv.Kv.Validation;
 /// </summary>
 internal static class QuotaCost
 {
+    public static long Of(KvCommand command) => command.RequestCase switch
+    {
+        KvCommand.RequestOneofCase.Put => Of(command.Put),
+        KvCommand.RequestOneofCase.Txn => Of(command.Txn),
+        _ => 0,
+    };
+
     public static long Of(PutRequest put) => MvccState.EntryCost(put.Key.Length, put.Value.Length);
 
     public static long Of(TxnRequest txn) => Math.Max(Of(txn.Success), Of(txn.Failure));

@@ -17,12 +17,43 @@ public sealed class KvProposer(NodeContext node, EtcdStateMachine machine)
 
     private readonly KvRequestValidator _validator = new(machine.Store.Options);
 
-    /// <summary>Validates, proposes and waits for the applied outcome; throws etcd's RpcException on failure.</summary>
+    /// <summary>
+    /// Validates, checks the quota, proposes and waits for the applied outcome; throws etcd's RpcException on failure.
+    /// A write over this member's quota is not proposed: NOSPACE is raised through the log instead (as etcd does), so
+    /// apply never reads the quota and members with different quotas cannot disagree.
+    /// </summary>
     public async Task<IMessage> ProposeAsync(KvCommand command, MessageParser responseParser, CancellationToken cancellationToken)
     {
         if (_validator.Validate(command) is { } invalid) throw EtcdErrors.From(invalid);
         var bytes = command.ToByteArray();
         if (bytes.Length > node.Settings.MaxRequestBytes) throw EtcdErrors.TooLarge();
+        if (machine.Store.CheckQuota(command) is { } noSpace)
+        {
+            await RaiseNoSpaceAsync(cancellationToken).ConfigureAwait(false);
+            throw EtcdErrors.From(noSpace);
+        }
+        return await ProposeCheckedAsync(bytes, responseParser, cancellationToken).ConfigureAwait(false);
+    }
+
+    // etcd's quota check raises NOSPACE as this member and answers "database space exceeded" either way; the alarm's
+    // own outcome (committed, lost to a leader change, timed out) does not change the answer.
+    private async Task RaiseNoSpaceAsync(CancellationToken cancellationToken)
+    {
+        var self = node.Settings.Self.Id;
+        if (machine.Store.Alarms.Any(a => a.MemberID == self && a.Alarm == AlarmType.Nospace)) return;
+        var alarm = new KvCommand { Alarm = new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Activate, Alarm = AlarmType.Nospace, MemberID = self } };
+        try
+        {
+            await ProposeCheckedAsync(alarm.ToByteArray(), AlarmResponse.Parser, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            // Best effort: the next write over the quota tries again.
+        }
+    }
+
+    private async Task<IMessage> ProposeCheckedAsync(byte[] bytes, MessageParser responseParser, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(RequestTimeout);
         WriteOutcome outcome;

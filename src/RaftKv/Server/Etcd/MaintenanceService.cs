@@ -47,6 +47,13 @@ public sealed class MaintenanceService(NodeContext node) : Maintenance.Maintenan
                 (request.MemberID == 0 || a.MemberID == request.MemberID) && (request.Alarm == AlarmType.None || a.Alarm == request.Alarm)));
             return response;
         }
+        // etcd raises alarms only for members of the cluster; anything else would let one client fill the alarm
+        // table. Clearing stays open to any id, so an alarm left by a removed member (or raised as member 0 by
+        // older raftkv versions) can still be disarmed.
+        if (request.Action == AlarmRequest.Types.AlarmAction.Activate && node.Settings.Membership.Find(request.MemberID) is null)
+            throw new RpcException(new Status(StatusCode.NotFound, "etcdserver: member not found"));
+        if (request.Action is not (AlarmRequest.Types.AlarmAction.Activate or AlarmRequest.Types.AlarmAction.Deactivate))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"raftkv: unknown alarm action {(int)request.Action}"));
         var applied = (AlarmResponse)await node.Proposer.ProposeAsync(new KvCommand { Alarm = request }, AlarmResponse.Parser, context.CancellationToken).ConfigureAwait(false);
         node.Header(applied.Header ??= new ResponseHeader());
         return applied;
