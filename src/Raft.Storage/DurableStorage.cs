@@ -102,7 +102,7 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
         var full = Path.GetFullPath(directory);
         try
         {
-            System.IO.Directory.CreateDirectory(full);
+            DurableDirectory.Create(full);
         }
         catch (Exception e) when (IoErrors.IsIoFailure(e))
         {

@@ -29,6 +29,9 @@ public sealed record StorageOptions
     /// </summary>
     public int MaxRecordSizeBytes { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>Largest entry data the log takes: <see cref="MaxRecordSizeBytes"/> less the entry's own header.</summary>
+    public int MaxEntryDataBytes => MaxRecordSizeBytes - WalFormat.EntryPayloadHeaderBytes;
+
     /// <summary>
     /// Bytes encoded before a write system call is issued. A batch smaller than this is written with one call.
     /// A record larger than this gets a buffer of its own.

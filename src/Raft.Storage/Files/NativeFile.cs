@@ -13,6 +13,9 @@ internal static partial class NativeFile
     private const int LockNonBlocking = 4; // LOCK_NB
     private const int OpenReadOnly = 0; // O_RDONLY
 
+    /// <summary>Tests observe directory syncs through this (called before each one); null in production.</summary>
+    internal static Action<string>? DirectorySynced;
+
     private static bool IsUnix => OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
 
     /// <summary>
@@ -48,6 +51,7 @@ internal static partial class NativeFile
     /// </summary>
     public static void SyncDirectory(string directory)
     {
+        DirectorySynced?.Invoke(directory);
         if (!IsUnix) return;
         var fd = open(directory, OpenReadOnly);
         if (fd < 0)

@@ -38,7 +38,7 @@ internal sealed class SnapshotStore
     {
         try
         {
-            Directory.CreateDirectory(directory);
+            DurableDirectory.Create(directory);
             foreach (var tmp in Directory.EnumerateFiles(directory, "*" + SnapshotFileFormat.TemporaryExtension))
             {
                 File.Delete(tmp);

@@ -508,7 +508,7 @@ internal sealed class WriteAheadLog : IDisposable
     {
         try
         {
-            Directory.CreateDirectory(directory);
+            DurableDirectory.Create(directory);
         }
         catch (Exception e) when (IoErrors.IsIoFailure(e))
         {

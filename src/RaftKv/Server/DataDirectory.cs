@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RaftKv.Raft.Storage.Files;
 
 namespace RaftKv.Server;
 
@@ -35,18 +36,9 @@ public static class DataDirectory
         }
     }
 
-    /// <summary>Writes the identity durably (temp file, fsync, rename).</summary>
-    public static void WriteIdentity(string dataDir, MemberIdentity identity)
-    {
-        var path = IdentityPath(dataDir);
-        var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, identity, Json);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
-    }
+    /// <summary>Writes the identity durably: temp file, fsync, rename, then the directory synced (so the name survives power loss).</summary>
+    public static void WriteIdentity(string dataDir, MemberIdentity identity) =>
+        DurableDirectory.WriteFileAtomically(IdentityPath(dataDir), JsonSerializer.SerializeToUtf8Bytes(identity, Json));
 
     /// <summary>Why this directory cannot be used by this member, or null if it can.</summary>
     public static string? Mismatch(MemberIdentity stored, MemberIdentity wanted, string dataDir)
