@@ -71,8 +71,10 @@ public sealed partial class RaftHost
                 {
                     node.Step(m);
                 }
-                catch (ArgumentException e)
+                catch (InvalidMessageException e)
                 {
+                    // Refused before the core changed anything. Any other exception from the core is a bug: it
+                    // reaches RunLoop's handler and stops this member loudly.
                     LogInvalidMessage(_logger, m.From, e.Message);
                 }
                 break;

@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
 namespace RaftKv.Raft;
 
 /// <summary>
@@ -12,6 +15,18 @@ public sealed class RaftInvariantException : Exception
     /// <summary>Throws when <paramref name="condition"/> is false. Always on, in every build.</summary>
     public static void Assert(bool condition, string message)
     {
-        if (!condition) throw new RaftInvariantException(message);
+        if (!condition) Throw(message);
     }
+
+    /// <summary>
+    /// Throws when <paramref name="condition"/> is false. Always on, in every build. An interpolated message is
+    /// formatted only then, so checks on hot paths cost nothing while they hold.
+    /// </summary>
+    public static void Assert(bool condition, [InterpolatedStringHandlerArgument(nameof(condition))] ref InvariantMessageHandler message)
+    {
+        if (!condition) Throw(message.ToStringAndClear());
+    }
+
+    [DoesNotReturn]
+    private static void Throw(string message) => throw new RaftInvariantException(message);
 }

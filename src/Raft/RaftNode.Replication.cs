@@ -137,7 +137,7 @@ public sealed partial class RaftNode
     /// <summary>InstallSnapshot receiver (paper section 7).</summary>
     private void HandleSnapshot(Message m)
     {
-        var snapshot = m.Snapshot ?? throw new ArgumentException("snapshot message without a snapshot", nameof(m));
+        var snapshot = m.Snapshot ?? throw new RaftInvariantException($"{Me}: a snapshot message without a snapshot passed validation");
         if (Restore(snapshot))
         {
             Emit(RaftEventKind.SnapshotRestored, $"{Me} restored snapshot at index {snapshot.Index} (term {snapshot.Term}) from {Name(m.From)}");

@@ -3,27 +3,29 @@ namespace RaftKv.Raft;
 public sealed partial class RaftNode
 {
     /// <summary>
-    /// Handles a message from another node. Terms are compared first (paper section 5.1: a higher term makes
-    /// anyone a follower, a lower one is stale), then the message is dispatched by role.
+    /// Handles a message from another node. The message is validated in full first; then terms are compared
+    /// (paper section 5.1: a higher term makes anyone a follower, a lower one is stale), and the message is
+    /// dispatched by role.
     /// </summary>
+    /// <exception cref="InvalidMessageException">
+    /// The message is malformed or contradicts this node's log; nothing changed, and the host may drop it.
+    /// </exception>
+    /// <exception cref="RaftInvariantException">
+    /// A bug or a broken cluster (for example two leaders in one term); the node must be discarded, as after any
+    /// other exception.
+    /// </exception>
     public void Step(Message message)
     {
         ArgumentNullException.ThrowIfNull(message);
         EnsureNoOutstandingReady();
-        if (message.To != Id) throw new ArgumentException($"message for {message.To} delivered to {Id}", nameof(message));
-        if (message.From == Id || message.From == None) throw new ArgumentException($"message from invalid sender {message.From}", nameof(message));
+        Validate(message);
 
-        if (message.Term == 0)
-        {
-            // Only requests forwarded on behalf of a local caller carry no term.
-            if (message.Type is not (MessageType.ReadIndex or MessageType.TransferLeader))
-                throw new ArgumentException($"{message.Type} without a term", nameof(message));
-        }
-        else if (message.Term > Term)
+        // Term 0: a request forwarded on behalf of a local caller (validation allows no other message without one).
+        if (message.Term != 0 && message.Term > Term)
         {
             if (!StepHigherTerm(message)) return;
         }
-        else if (message.Term < Term)
+        else if (message.Term != 0 && message.Term < Term)
         {
             StepLowerTerm(message);
             return;

@@ -8,6 +8,7 @@ public sealed class SimNetwork(Random random)
 {
     private readonly List<(long DeliverAt, long Seq, Message Message)> _inFlight = [];
     private readonly HashSet<(ulong, ulong)> _cut = [];
+    private readonly List<Message> _held = [];
     private long _seq;
 
     /// <summary>Probability a message is lost.</summary>
@@ -30,6 +31,12 @@ public sealed class SimNetwork(Random random)
 
     /// <summary>An extra rule: return false to drop a message (scripted scenarios).</summary>
     public Func<Message, bool>? Filter { get; set; }
+
+    /// <summary>A scripted delay: messages it matches when due are parked until <see cref="ReleaseHeld"/>.</summary>
+    public Func<Message, bool>? Hold { get; set; }
+
+    /// <summary>Messages parked by <see cref="Hold"/>.</summary>
+    public int HeldCount => _held.Count;
 
     public int InFlight => _inFlight.Count;
 
@@ -69,7 +76,8 @@ public sealed class SimNetwork(Random random)
                 var (_, seq, m) = _inFlight[i];
                 _inFlight[i] = _inFlight[^1];
                 _inFlight.RemoveAt(_inFlight.Count - 1);
-                if (_cut.Contains((m.From, m.To)) || (Filter is not null && !Filter(m)))
+                if (Hold is not null && Hold(m)) _held.Add(m);
+                else if (_cut.Contains((m.From, m.To)) || (Filter is not null && !Filter(m)))
                 {
                     Dropped++;
                     OnDropped?.Invoke(m);
@@ -130,7 +138,18 @@ public sealed class SimNetwork(Random random)
         _cut.Add((b, a));
     }
 
+    /// <summary>Delivers every parked message at <paramref name="now"/> (still subject to cuts and the filter).</summary>
+    public void ReleaseHeld(long now)
+    {
+        foreach (var m in _held) _inFlight.Add((now, _seq++, m));
+        _held.Clear();
+    }
+
     public void Heal() => _cut.Clear();
 
-    public void Clear() => _inFlight.Clear();
+    public void Clear()
+    {
+        _inFlight.Clear();
+        _held.Clear();
+    }
 }

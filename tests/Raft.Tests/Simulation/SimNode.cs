@@ -23,6 +23,9 @@ public sealed class SimNode(ulong id, string name)
     /// <summary>Incremented on every restart; distinguishes incarnations in checks.</summary>
     public int Incarnation { get; set; }
 
+    /// <summary>Read-index request ids of the current incarnation: a fresh generator at every start, as in a new process.</summary>
+    public ReadIdGenerator? ReadIds { get; set; }
+
     /// <summary>Applied commands (empty no-ops excluded), in order.</summary>
     public List<string> Applied { get; } = [];
 
