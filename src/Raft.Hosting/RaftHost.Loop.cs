@@ -4,11 +4,8 @@ public sealed partial class RaftHost
 {
     // Loop-thread state.
     private readonly Dictionary<ulong, (ulong Term, TaskCompletionSource<object?> Completion)> _pendingProposals = [];
-    private readonly Dictionary<ulong, TaskCompletionSource> _readsAwaitingIndex = [];
-    private readonly List<(ulong Index, TaskCompletionSource Completion)> _readsAwaitingApply = [];
     private readonly List<ProposeInput> _proposalBatch = [];
     private readonly List<ReadOnlyMemory<byte>> _proposalData = [];
-    private ulong _nextReadId;
     private ulong _lastSnapshotIndex;
     private SoftState _softState;
 
@@ -34,10 +31,15 @@ public sealed partial class RaftHost
                 {
                     // Catch up at most a few ticks after a stall (a paused process must not fire a burst of elections).
                     var elapsedTicks = (now - nextTick) / tickTicks + 1;
-                    for (var i = 0; i < Math.Min(elapsedTicks, _options.MaxCatchUpTicks); i++) node.Tick();
+                    for (var i = 0; i < Math.Min(elapsedTicks, _options.MaxCatchUpTicks); i++)
+                    {
+                        node.Tick();
+                        _ticks++;
+                    }
                     nextTick += elapsedTicks * tickTicks; // the first deadline after now; missed ticks beyond the cap are skipped
                 }
                 FlushProposals(node);
+                ExpireAndRetryReads(node);
                 while (node.HasReady) HandleReady(node, node.GetReady());
                 MaybeSnapshot(node);
                 _status = node.GetStatus();
@@ -123,30 +125,17 @@ public sealed partial class RaftHost
             }
             for (var i = 0; i < _proposalBatch.Count; i++)
             {
-                _pendingProposals[result.FirstIndex + (ulong)i] = (result.Term, _proposalBatch[i].Completion);
+                var index = result.FirstIndex + (ulong)i;
+                // A proposal of an earlier term at this index was overwritten by another leader's entry before this
+                // node applied it: its caller would otherwise wait for a result that never comes.
+                if (_pendingProposals.Remove(index, out var overwritten))
+                    overwritten.Completion.TrySetException(new ProposalDroppedException($"leadership changed; index {index} holds another entry"));
+                _pendingProposals[index] = (result.Term, _proposalBatch[i].Completion);
             }
         }
         finally
         {
             _proposalBatch.Clear();
-        }
-    }
-
-    private void StartRead(RaftNode node, ReadInput read)
-    {
-        var id = ++_nextReadId;
-        var status = node.ReadIndex(id);
-        switch (status)
-        {
-            case RequestStatus.Accepted or RequestStatus.Forwarded:
-                _readsAwaitingIndex[id] = read.Completion;
-                break;
-            case RequestStatus.NoLeader:
-                read.Completion.TrySetException(new NotLeaderException(RaftNode.None, null));
-                break;
-            default:
-                read.Completion.TrySetException(new ProposalDroppedException($"read refused: {status}"));
-                break;
         }
     }
 
@@ -166,10 +155,7 @@ public sealed partial class RaftHost
         }
         foreach (var entry in rd.CommittedEntries) ApplyEntry(entry);
         Stats.RecordApplied(rd.CommittedEntries.Count);
-        foreach (var rs in rd.ReadStates)
-        {
-            if (_readsAwaitingIndex.Remove(rs.RequestId, out var completion)) _readsAwaitingApply.Add((rs.Index, completion));
-        }
+        foreach (var rs in rd.ReadStates) ReadIndexKnown(rs);
         foreach (var e in rd.Events)
         {
             if (e.Kind is RaftEventKind.BecameLeader or RaftEventKind.BecameCandidate or RaftEventKind.SteppedDown
@@ -182,6 +168,8 @@ public sealed partial class RaftHost
         node.Advance();
         if (rd.SoftState is { } soft) OnSoftState(soft);
         ReleaseReads(node.AppliedIndex);
+        if (rd.HardState is { } hard) NoteTerm(hard.Term);
+        if (_readsNeedReissue) ReissueReads(node);
     }
 
     private void Persist(Ready rd)
@@ -219,26 +207,12 @@ public sealed partial class RaftHost
 
     private void OnSoftState(SoftState soft)
     {
-        var wasLeader = _softState.Role == RaftRole.Leader;
+        var leaderChanged = soft.Leader != _softState.Leader || soft.Role != _softState.Role;
         _softState = soft;
-        if (wasLeader && soft.Role != RaftRole.Leader)
-        {
-            // Reads waiting for this leader's confirmation will never get it.
-            foreach (var (_, completion) in _readsAwaitingIndex) completion.TrySetException(new NotLeaderException(soft.Leader, null));
-            _readsAwaitingIndex.Clear();
-        }
+        // The core abandons read requests when leadership moves (its own, or the one a forwarded read went to):
+        // ask the new leader. Handled after Advance, so the core may take requests again.
+        if (leaderChanged) _readsNeedReissue = true;
         LeaderChanged?.Invoke(soft);
-    }
-
-    private void ReleaseReads(ulong appliedIndex)
-    {
-        if (_readsAwaitingApply.Count == 0) return;
-        _readsAwaitingApply.RemoveAll(r =>
-        {
-            if (r.Index > appliedIndex) return false;
-            r.Completion.TrySetResult();
-            return true;
-        });
     }
 
     private void FailProposalsUpTo(ulong index)
@@ -254,10 +228,7 @@ public sealed partial class RaftHost
     {
         foreach (var (_, p) in _pendingProposals) p.Completion.TrySetException(error);
         _pendingProposals.Clear();
-        foreach (var (_, r) in _readsAwaitingIndex) r.TrySetException(error);
-        _readsAwaitingIndex.Clear();
-        foreach (var (_, r) in _readsAwaitingApply) r.TrySetException(error);
-        _readsAwaitingApply.Clear();
+        FailReads(error);
         foreach (var p in _proposalBatch) p.Completion.TrySetException(error);
         _proposalBatch.Clear();
         while (_inbox.Reader.TryRead(out var input))

@@ -16,3 +16,7 @@ public sealed class ProposalDroppedException(string reason) : RaftHostException(
 
 /// <summary>The node is shutting down (or stopped because of a fatal error).</summary>
 public sealed class NodeStoppedException(string reason) : RaftHostException($"node stopped: {reason}");
+
+/// <summary>A linearizable read got no read index in time: its request or answer was lost, or no leader could confirm it.</summary>
+public sealed class ReadTimedOutException(TimeSpan timeout)
+    : RaftHostException($"read timed out: no leader confirmed a read index within {timeout.TotalMilliseconds:F0} ms");

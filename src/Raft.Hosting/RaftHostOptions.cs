@@ -18,6 +18,18 @@ public sealed record RaftHostOptions
     /// <summary>Proposals not yet resolved (in the log, waiting to commit) before new ones are refused.</summary>
     public int MaxPendingProposals { get; init; } = 64 * 1024;
 
+    /// <summary>Linearizable reads waiting for their read index or for it to be applied; more are refused.</summary>
+    public int MaxPendingReads { get; init; } = 16 * 1024;
+
+    /// <summary>
+    /// How long a read may wait for its read index before it fails with <see cref="ReadTimedOutException"/> (the
+    /// request or its answer was lost, or no leader could confirm it).
+    /// </summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an unanswered read waits before its request is sent again (also sent again at every leader or term change).</summary>
+    public TimeSpan ReadRetryInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Take a state-machine snapshot and compact the log after this many applied entries; 0 disables.</summary>
     public ulong SnapshotEveryEntries { get; init; } = 10_000;
 
@@ -35,6 +47,10 @@ public sealed record RaftHostOptions
         if (InboxCapacity <= 0) throw new ArgumentException("InboxCapacity must be positive", nameof(InboxCapacity));
         if (MaxInputsPerIteration <= 0) throw new ArgumentException("MaxInputsPerIteration must be positive", nameof(MaxInputsPerIteration));
         if (MaxPendingProposals <= 0) throw new ArgumentException("MaxPendingProposals must be positive", nameof(MaxPendingProposals));
+        if (MaxPendingReads <= 0) throw new ArgumentException("MaxPendingReads must be positive", nameof(MaxPendingReads));
+        if (ReadTimeout <= TimeSpan.Zero) throw new ArgumentException("ReadTimeout must be positive", nameof(ReadTimeout));
+        if (ReadRetryInterval <= TimeSpan.Zero || ReadRetryInterval > ReadTimeout)
+            throw new ArgumentException($"ReadRetryInterval ({ReadRetryInterval}) must be positive and at most ReadTimeout ({ReadTimeout})", nameof(ReadRetryInterval));
         if (MaxCatchUpTicks <= 0) throw new ArgumentException("MaxCatchUpTicks must be positive", nameof(MaxCatchUpTicks));
     }
 }

@@ -19,7 +19,13 @@ public sealed class InMemoryNetwork
         }
     }
 
+    /// <summary>Cuts one direction of one link.</summary>
+    public void Cut(ulong from, ulong to) => _cut[(from, to)] = true;
+
     public void Heal() => _cut.Clear();
+
+    /// <summary>When set, messages it returns true for are lost.</summary>
+    public Func<Message, bool>? Drop { get; set; }
 
     private sealed class Transport(InMemoryNetwork network, ulong id) : IRaftTransport
     {
@@ -29,7 +35,7 @@ public sealed class InMemoryNetwork
         {
             foreach (var m in messages)
             {
-                if (network._cut.ContainsKey((m.From, m.To))) continue;
+                if (network._cut.ContainsKey((m.From, m.To)) || network.Drop?.Invoke(m) == true) continue;
                 if (!network._inboxes.TryGetValue(m.To, out var inbox)) continue;
                 var delivered = inbox.TryDeliver(m);
                 if (m.Type == MessageType.Snapshot) network._inboxes[id].ReportSnapshot(m.To, delivered);

@@ -27,6 +27,7 @@ public static class EtcdErrors
         NotLeaderException => NoLeader(),
         ProposalDroppedException => LeaderChanged(),
         NodeStoppedException => Stopped(),
+        ReadTimedOutException => Timeout(),
         _ => new RpcException(new Status(StatusCode.Unavailable, e.Message)),
     };
 }
