@@ -22,9 +22,11 @@ namespace RaftKv.Kv;
 public sealed class KvStore : IDisposable
 {
     private readonly ReaderWriterLockSlim gate = new(LockRecursionPolicy.NoRecursion);
-    private readonly MvccState state;
-    private readonly CommandApplier applier;
     private readonly KvRequestValidator validator;
+
+    // Replaced together, under the write lock, by ReplaceWith; read only under the lock.
+    private MvccState state;
+    private CommandApplier applier;
 
     /// <summary>Creates an empty store (revision 1, nothing compacted, nothing applied).</summary>
     public KvStore(KvStoreOptions? options = null)
@@ -239,6 +241,26 @@ public sealed class KvStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         return new KvStore(options ?? new KvStoreOptions(), SnapshotCodec.Read(source));
+    }
+
+    /// <summary>
+    /// Replaces the whole state with a snapshot written by <see cref="WriteSnapshot"/> (a snapshot installed from the
+    /// leader). The snapshot is read and verified first, without holding anything up; then the state is swapped under
+    /// the write lock, so a reader running meanwhile sees the old state or the new one, whole, and a caller holding
+    /// this store never finds it disposed.
+    /// </summary>
+    /// <exception cref="KvSnapshotCorruptException">When the stream is truncated, altered or not a snapshot; nothing changed.</exception>
+    public void ReplaceWith(Stream source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var restored = SnapshotCodec.Read(source);
+        var restoredApplier = new CommandApplier(restored, Options.CollectEvents);
+        Write(() =>
+        {
+            state = restored;
+            applier = restoredApplier;
+            return 0;
+        });
     }
 
     /// <inheritdoc />

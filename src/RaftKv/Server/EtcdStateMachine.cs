@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using RaftKv.Kv;
 using RaftKv.Raft;
 using RaftKv.Raft.Hosting;
@@ -6,13 +7,14 @@ namespace RaftKv.Server;
 
 /// <summary>
 /// The replicated state of a raftkv member: the MVCC store (src/Kv) applied from the Raft log. Readers on request
-/// threads use <see cref="Store"/>; a restore from a snapshot swaps in a new store.
+/// threads use <see cref="Store"/>, which stays the same object for the member's life: a snapshot from the leader
+/// replaces its contents under its lock (a reader racing the install sees the old state or the new one).
 /// </summary>
 public sealed class EtcdStateMachine(KvStoreOptions options) : IStateMachine, IDisposable
 {
-    private volatile KvStore _store = new(options);
+    private readonly KvStore _store = new(options);
 
-    /// <summary>The current store (replaced when a snapshot is restored).</summary>
+    /// <summary>The store.</summary>
     public KvStore Store => _store;
 
     /// <inheritdoc />
@@ -40,11 +42,11 @@ public sealed class EtcdStateMachine(KvStoreOptions options) : IStateMachine, ID
     /// <inheritdoc />
     public void Restore(ReadOnlyMemory<byte> snapshot)
     {
-        using var stream = new MemoryStream(snapshot.ToArray(), writable: false);
-        var restored = KvStore.Restore(stream, options);
-        var old = _store;
-        _store = restored;
-        old.Dispose();
+        // Read in place when the bytes are an array (they are, from storage and transport): no second copy of the state.
+        using var stream = MemoryMarshal.TryGetArray(snapshot, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(snapshot.ToArray(), writable: false);
+        _store.ReplaceWith(stream);
     }
 
     /// <inheritdoc />
