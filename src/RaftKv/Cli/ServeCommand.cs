@@ -21,8 +21,10 @@ internal static class ServeCommand
         var clusterToken = EnvOption.String("--initial-cluster-token", "Token that makes cluster and member ids unique", "raftkv-cluster");
         var heartbeat = EnvOption.Int64("--heartbeat-interval", "Time (ms) of a heartbeat interval", 100, 10, 10_000);
         var election = EnvOption.Int64("--election-timeout", "Time (ms) for an election to time out", 1000, 50, 50_000);
-        var maxRequest = EnvOption.Int64("--max-request-bytes", "Largest client request accepted", 1_572_864, 1024, 64L * 1024 * 1024);
-        var quota = EnvOption.Int64("--quota-backend-bytes", "Storage quota; writes fail with NOSPACE beyond it", 2L * 1024 * 1024 * 1024, 1024 * 1024, 64L * 1024 * 1024 * 1024);
+        // The upper bounds are checked by ServerLimits.Validate with a message that says why.
+        var maxRequest = EnvOption.Int64("--max-request-bytes", $"Largest client request accepted (at most {ServerLimits.MaxRequestBytes})", 1_572_864, 1024, long.MaxValue);
+        var quota = EnvOption.Int64("--quota-backend-bytes", $"Storage quota; writes fail with NOSPACE beyond it (at most {ServerLimits.MaxQuotaBytes})",
+            ServerLimits.DefaultQuotaBytes, 1024 * 1024, long.MaxValue);
         var snapshotCount = EnvOption.Int64("--snapshot-count", "Applied entries between snapshots (log compaction); etcd's default", 100_000, 10, 10_000_000);
         var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
         var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");

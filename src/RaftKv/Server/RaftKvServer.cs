@@ -32,7 +32,7 @@ public static partial class RaftKvServer
                 await Console.Error.WriteLineAsync($"raftkv serve: {mismatch}").ConfigureAwait(false);
                 return 1;
             }
-            storage = DurableStorage.Open(DataDirectory.MemberPath(settings.DataDir));
+            storage = DurableStorage.Open(DataDirectory.MemberPath(settings.DataDir), ServerLimits.Storage);
             if (stored is null)
             {
                 if (storage.LastIndex > 0 || !storage.HardState.IsEmpty)

@@ -43,6 +43,7 @@ public sealed record ServerSettings
             return $"--election-timeout ({s.ElectionTimeoutMs} ms) must be at least 5 times --heartbeat-interval ({s.HeartbeatIntervalMs} ms)";
         var ports = s.ListenClientUrls.Concat(s.ListenPeerUrls).Concat(s.ListenHttpUrls).GroupBy(u => (u.Host, u.Port)).FirstOrDefault(g => g.Count() > 1);
         if (ports is not null) return $"{ports.Key.Host}:{ports.Key.Port} is given for more than one of --listen-client-urls, --listen-peer-urls, --listen-http-urls";
+        if (ServerLimits.Validate(s.MaxRequestBytes, s.QuotaBackendBytes) is { } limits) return limits;
         if (s.InitialClusterState == InitialClusterState.Existing && !Directory.Exists(Path.Combine(s.DataDir, "member")))
             return "--initial-cluster-state existing needs a data directory of a member (adding members to a running cluster is not supported yet)";
         return null;
