@@ -6,18 +6,13 @@ namespace RaftKv.Raft.Storage.Tests;
 /// <summary>A full disk or a read-only directory gives a clear error naming the path and the reason; nothing acknowledged is lost.</summary>
 public sealed class DiskErrorTests(ITestOutputHelper output)
 {
-    [Theory]
+    [RequiresTheory(Requirement.Tmpfs)]
     [InlineData(true)]
     [InlineData(false)]
     public void A_full_disk_fails_clearly_and_loses_nothing_acknowledged(bool preallocate)
     {
         using var dir = new TempDirectory();
-        using var fs = Tmpfs.TryMount(dir.Sub("tiny"), 1024 * 1024);
-        if (fs is null)
-        {
-            output.WriteLine("skipped: mounting a 1 MiB tmpfs needs root on Linux");
-            return;
-        }
+        using var fs = Tmpfs.Mount(dir.Sub("tiny"), 1024 * 1024);
         var options = TestOptions.Small(preallocate) with { SegmentSizeBytes = 128 * 1024 };
         var root = Path.Combine(fs.Path, "node");
         var random = new Random(41);
@@ -67,28 +62,19 @@ public sealed class DiskErrorTests(ITestOutputHelper output)
         Assert.False(string.IsNullOrEmpty(recovered));
     }
 
-    [Fact]
+    [RequiresFact(Requirement.ReadOnlyDirectory)]
     public void A_read_only_directory_fails_clearly()
     {
         using var dir = new TempDirectory();
-        using var fs = Tmpfs.TryMount(dir.Sub("ro"), 64 * 1024, readOnly: true);
-        string root;
-        if (fs is not null)
+        var ro = dir.Sub("ro");
+        // Root ignores file modes, so as root the directory is a read-only tmpfs; any other user gets a chmod.
+        using var fs = Environment.IsPrivilegedProcess ? Tmpfs.Mount(ro, 64 * 1024, readOnly: true) : null;
+        if (fs is null && !OperatingSystem.IsWindows()) // Windows never runs this test: see Requirement.ReadOnlyDirectory
         {
-            root = Path.Combine(fs.Path, "node");
-        }
-        else if (!OperatingSystem.IsWindows() && Environment.UserName != "root")
-        {
-            var ro = dir.Sub("ro");
             Directory.CreateDirectory(ro);
             File.SetUnixFileMode(ro, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-            root = Path.Combine(ro, "node");
         }
-        else
-        {
-            output.WriteLine("skipped: needs root (read-only tmpfs) or a non-root user (chmod)");
-            return;
-        }
+        var root = Path.Combine(ro, "node");
         var e = Assert.Throws<StorageException>(() => DurableStorage.Open(root));
         output.WriteLine(e.Message);
         Assert.IsNotType<StorageCorruptException>(e);

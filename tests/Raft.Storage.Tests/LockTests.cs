@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using RaftKv.Raft.Storage.Tests.Support;
-using Xunit.Abstractions;
 
 namespace RaftKv.Raft.Storage.Tests;
 
 /// <summary>Two writers on one log would corrupt it: a data directory is opened by one instance at a time.</summary>
-public sealed class LockTests(ITestOutputHelper output)
+public sealed class LockTests
 {
     [Fact]
     public void A_second_instance_in_the_same_process_is_refused_until_the_first_closes()
@@ -19,17 +18,12 @@ public sealed class LockTests(ITestOutputHelper output)
         using var second = DurableStorage.Open(dir.Path);
     }
 
-    [Fact]
+    [RequiresFact(Requirement.Flock)]
     public void Another_process_holding_the_lock_is_refused()
     {
-        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/flock"))
-        {
-            output.WriteLine("skipped: needs Linux and flock(1) from util-linux");
-            return;
-        }
         using var dir = new TempDirectory();
         var lockPath = Path.Combine(dir.Path, "LOCK");
-        var start = new ProcessStartInfo("/usr/bin/flock", ["--exclusive", "--nonblock", "--close", lockPath, "sh", "-c", "echo held; sleep 30"])
+        var start = new ProcessStartInfo(Requirements.FlockPath, ["--exclusive", "--nonblock", "--close", lockPath, "sh", "-c", "echo held; sleep 30"])
         {
             RedirectStandardOutput = true,
             UseShellExecute = false,

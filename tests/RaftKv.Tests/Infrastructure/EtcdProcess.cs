@@ -26,7 +26,7 @@ public sealed class EtcdProcess : IAsyncDisposable
         var dataDir = Path.Combine(Path.GetTempPath(), "raftkv-tests", "etcd-" + Guid.NewGuid().ToString("n"));
         var client = FreePorts.Next();
         var peer = FreePorts.Next();
-        var start = new ProcessStartInfo(ExternalTools.Find("etcd")!)
+        var start = new ProcessStartInfo(ExternalTools.Require("etcd", "etcd-server"))
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };

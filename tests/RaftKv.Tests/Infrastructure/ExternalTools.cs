@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Xunit.Abstractions;
+using Xunit.Sdk;
 
 namespace RaftKv.Tests.Infrastructure;
 
@@ -8,6 +10,16 @@ public static class ExternalTools
     public static string? Find(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
+
+    /// <summary>The full path of <paramref name="program"/>; throws, naming the Debian package, when it is not on PATH.</summary>
+    public static string Require(string program, string debianPackage) =>
+        Find(program) ?? throw new InvalidOperationException(Missing(program, debianPackage));
+
+    internal static string Missing(string program, string debianPackage) =>
+        $"{program} not found: install the Debian package {debianPackage} (scripts/install-test-deps.sh does)";
+
+    /// <summary>CI=true, as set by GitHub Actions, GitLab and most other CI systems (.ci/run should set it too).</summary>
+    public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Runs a program to completion (bounded) and returns exit code and combined output.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(string program, IEnumerable<string> args, TimeSpan timeout, string? stdin = null,
@@ -38,20 +50,45 @@ public static class ExternalTools
     }
 }
 
-/// <summary>A fact that needs etcdctl; skipped, naming the Debian package, where it is missing.</summary>
-public sealed class EtcdctlFactAttribute : FactAttribute
+/// <summary>
+/// A fact that needs an outside program. Where the program is missing the test is reported as Skipped, naming the Debian package;
+/// but in CI (environment variable <c>CI=true</c>), where .ci/run installs those packages, it is reported as Failed with the same
+/// message instead, so a CI run cannot go green by skipping. The rule lives here, in the attribute, so no test can forget it.
+/// </summary>
+[XunitTestCaseDiscoverer("RaftKv.Tests.Infrastructure.RequiresProgramDiscoverer", "RaftKv.Tests")]
+public abstract class RequiresProgramFactAttribute : FactAttribute
 {
-    public EtcdctlFactAttribute()
+    protected RequiresProgramFactAttribute(string program, string debianPackage, string? path = null)
     {
-        if (ExternalTools.Find("etcdctl") is null) Skip = "etcdctl not found: install the Debian package etcd-client (scripts/install-test-deps.sh does)";
+        var found = path is null ? ExternalTools.Find(program) is not null : File.Exists(path);
+        if (found) return;
+        var missing = ExternalTools.Missing(path ?? program, debianPackage);
+        if (ExternalTools.InCi) CiFailure = $"CI=true, so this test must run, but {missing}";
+        else Skip = missing;
+    }
+
+    /// <summary>Why this test fails without running (CI only), or null; read by <see cref="RequiresProgramDiscoverer"/>.</summary>
+    public string? CiFailure { get; }
+}
+
+/// <summary>
+/// An attribute cannot fail a test, but a discoverer can: when the attribute names a CI failure the test is discovered as one test case
+/// that fails with that message (xunit's own <see cref="ExecutionErrorTestCase"/>); otherwise xunit's fact discoverer runs, honouring Skip.
+/// </summary>
+public sealed class RequiresProgramDiscoverer(IMessageSink diagnosticMessageSink) : IXunitTestCaseDiscoverer
+{
+    private readonly FactDiscoverer _facts = new(diagnosticMessageSink);
+
+    public IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute)
+    {
+        var ciFailure = factAttribute.GetNamedArgument<string?>(nameof(RequiresProgramFactAttribute.CiFailure));
+        if (ciFailure is null) return _facts.Discover(discoveryOptions, testMethod, factAttribute);
+        return [new ExecutionErrorTestCase(diagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(), discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, ciFailure)];
     }
 }
 
-/// <summary>A fact that needs a real etcd server; skipped, naming the Debian package, where it is missing.</summary>
-public sealed class EtcdServerFactAttribute : FactAttribute
-{
-    public EtcdServerFactAttribute()
-    {
-        if (ExternalTools.Find("etcd") is null) Skip = "etcd not found: install the Debian package etcd-server (scripts/install-test-deps.sh does)";
-    }
-}
+/// <summary>A fact that needs etcdctl (Debian etcd-client); see <see cref="RequiresProgramFactAttribute"/> for when it skips or fails.</summary>
+public sealed class EtcdctlFactAttribute() : RequiresProgramFactAttribute("etcdctl", "etcd-client");
+
+/// <summary>A fact that needs a real etcd server (Debian etcd-server); see <see cref="RequiresProgramFactAttribute"/> for when it skips or fails.</summary>
+public sealed class EtcdServerFactAttribute() : RequiresProgramFactAttribute("etcd", "etcd-server");
