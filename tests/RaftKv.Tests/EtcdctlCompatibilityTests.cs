@@ -66,6 +66,38 @@ public sealed class EtcdctlCompatibilityTests(ClusterFixture fixture) : IClassFi
         Assert.Contains("true", table, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Issue 11 item 8: for an endpoint written as a URL, etcdctl 3.4's status call sends ":authority: http://127.0.0.1:port",
+    /// which Kestrel refused with RST_STREAM(PROTOCOL_ERROR) while etcd answers; the client listener repairs it.
+    /// </summary>
+    [EtcdctlFact]
+    public async Task EndpointsGivenAsHttpUrls_StatusPutAndGet()
+    {
+        var urls = fixture.Cluster.Members.Select(m => m.ClientUrl).ToArray();
+        async Task<string> EtcdctlAt(string endpoints, params string[] args)
+        {
+            var (code, output) = await ExternalTools.RunAsync("etcdctl", ["--endpoints=" + endpoints, .. args], Bound,
+                environment: new Dictionary<string, string> { ["ETCDCTL_API"] = "3" });
+            Assert.True(code == 0, $"etcdctl --endpoints={endpoints} {string.Join(' ', args)} failed ({code}):\n{output}");
+            return output;
+        }
+
+        foreach (var url in urls)
+        {
+            var line = (await EtcdctlAt(url, "endpoint", "status")).Trim();
+            Assert.StartsWith(url + ", ", line, StringComparison.Ordinal);
+            Assert.DoesNotContain("PROTOCOL_ERROR", line, StringComparison.Ordinal);
+        }
+        var json = await EtcdctlAt(string.Join(",", urls), "endpoint", "status", "-w", "json");
+        var statuses = JsonDocument.Parse(json).RootElement.EnumerateArray().ToArray();
+        Assert.Equal(urls, statuses.Select(s => s.GetProperty("Endpoint").GetString()).ToArray());
+        Assert.Single(statuses.Select(s => s.GetProperty("Status").GetProperty("leader").GetUInt64()).Distinct());
+
+        Assert.Equal("OK", (await EtcdctlAt(urls[0], "put", "ctlurl/k", "v1")).Trim());
+        Assert.Equal("ctlurl/k\nv1", (await EtcdctlAt(urls[1], "get", "ctlurl/k")).Trim());
+        Assert.Contains("is healthy", await EtcdctlAt(urls[2], "endpoint", "health"), StringComparison.Ordinal);
+    }
+
     [EtcdctlFact]
     public async Task MemberList_AndEndpointHealth()
     {

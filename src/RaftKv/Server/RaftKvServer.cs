@@ -159,7 +159,11 @@ public static partial class RaftKvServer
 
     private static void Listen(KestrelServerOptions kestrel, Uri url, HttpProtocols protocols)
     {
-        Action<ListenOptions> configure = o => o.Protocols = protocols;
+        Action<ListenOptions> configure = o =>
+        {
+            o.Protocols = protocols;
+            if (protocols == HttpProtocols.Http2) Http2.AuthorityRepairMiddleware.UseOnClientListener(o, url);
+        };
         if (url.Host is "localhost") kestrel.ListenLocalhost(url.Port, configure);
         else if (url.Host is "0.0.0.0" or "*" or "[::]") kestrel.ListenAnyIP(url.Port, configure);
         else if (IPAddress.TryParse(url.Host.Trim('[', ']'), out var ip)) kestrel.Listen(ip, url.Port, configure);
