@@ -8,5 +8,11 @@ command -v etcdctl >/dev/null 2>&1 || want+=(etcd-client)
 [ -x /usr/bin/chromium ] || want+=(chromium)
 [ ${#want[@]} -eq 0 ] && exit 0
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+# Quiet when it works; apt's own output when it does not.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${want[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-test-deps: installing ${want[*]} failed" >&2
+  exit 1
+fi
