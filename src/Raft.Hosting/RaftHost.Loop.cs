@@ -3,7 +3,7 @@ namespace RaftKv.Raft.Hosting;
 public sealed partial class RaftHost
 {
     // Loop-thread state.
-    private readonly Dictionary<ulong, (ulong Term, TaskCompletionSource<object?> Completion)> _pendingProposals = [];
+    private readonly PendingProposals _pendingProposals = new();
     private readonly List<ProposeInput> _proposalBatch = [];
     private readonly List<ReadOnlyMemory<byte>> _proposalData = [];
     private ulong _lastSnapshotIndex;
@@ -123,15 +123,7 @@ public sealed partial class RaftHost
                 foreach (var p in _proposalBatch) p.Completion.TrySetException(error);
                 return;
             }
-            for (var i = 0; i < _proposalBatch.Count; i++)
-            {
-                var index = result.FirstIndex + (ulong)i;
-                // A proposal of an earlier term at this index was overwritten by another leader's entry before this
-                // node applied it: its caller would otherwise wait for a result that never comes.
-                if (_pendingProposals.Remove(index, out var overwritten))
-                    overwritten.Completion.TrySetException(new ProposalDroppedException($"leadership changed; index {index} holds another entry"));
-                _pendingProposals[index] = (result.Term, _proposalBatch[i].Completion);
-            }
+            for (var i = 0; i < _proposalBatch.Count; i++) _pendingProposals.Add(result.FirstIndex + (ulong)i, result.Term, _proposalBatch[i].Completion);
         }
         finally
         {
@@ -151,7 +143,7 @@ public sealed partial class RaftHost
         {
             _stateMachine.Restore(snapshot.Data);
             _lastSnapshotIndex = snapshot.Index;
-            FailProposalsUpTo(snapshot.Index);
+            _pendingProposals.FailUpTo(snapshot.Index);
         }
         foreach (var entry in rd.CommittedEntries) ApplyEntry(entry);
         Stats.RecordApplied(rd.CommittedEntries.Count);
@@ -197,11 +189,7 @@ public sealed partial class RaftHost
             // A state machine that cannot apply a committed entry would diverge from its peers: stop the node.
             throw new InvalidOperationException($"the state machine failed to apply entry {entry.Index} (term {entry.Term})", e);
         }
-        if (_pendingProposals.Remove(entry.Index, out var pending))
-        {
-            if (pending.Term == entry.Term) pending.Completion.TrySetResult(result);
-            else pending.Completion.TrySetException(new ProposalDroppedException($"leadership changed; index {entry.Index} holds another entry"));
-        }
+        _pendingProposals.Applied(entry, result);
         Applied?.Invoke(entry);
     }
 
@@ -215,19 +203,9 @@ public sealed partial class RaftHost
         LeaderChanged?.Invoke(soft);
     }
 
-    private void FailProposalsUpTo(ulong index)
-    {
-        foreach (var key in _pendingProposals.Keys.Where(k => k <= index).ToArray())
-        {
-            _pendingProposals.Remove(key, out var p);
-            p.Completion.TrySetException(new ProposalDroppedException("replaced by a snapshot from the leader; outcome unknown"));
-        }
-    }
-
     private void FailEverything(Exception error)
     {
-        foreach (var (_, p) in _pendingProposals) p.Completion.TrySetException(error);
-        _pendingProposals.Clear();
+        _pendingProposals.FailAll(error);
         FailReads(error);
         foreach (var p in _proposalBatch) p.Completion.TrySetException(error);
         _proposalBatch.Clear();
