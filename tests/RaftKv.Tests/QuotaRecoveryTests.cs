@@ -102,7 +102,7 @@ public sealed class QuotaRecoveryTests
     }
 
     [Fact]
-    public async Task AlarmsAreRaisedOnlyForMembers()
+    public async Task AlarmsAreRaisedOnlyForMembersOrTheWholeCluster()
     {
         await using var cluster = await ProcessCluster.StartAsync(1);
         using var client = new EtcdClient(cluster.Members[0].ClientUrl);
@@ -113,5 +113,13 @@ public sealed class QuotaRecoveryTests
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
         Assert.Equal("etcdserver: member not found", e.Status.Detail);
         Assert.Empty((await client.AlarmAsync(new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Get })).Alarms);
+
+        // Member 0 (the whole cluster, as client libraries send it) and a real member are accepted.
+        foreach (var member in new[] { 0UL, Convert.ToUInt64((await cluster.Members[0].TryStatusAsync())!.Id, 16) })
+        {
+            var raised = await client.AlarmAsync(new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Activate, Alarm = AlarmType.Nospace, MemberID = member });
+            Assert.Equal(member, Assert.Single(raised.Alarms).MemberID);
+        }
+        Assert.Equal(2, (await client.AlarmAsync(new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Get })).Alarms.Count);
     }
 }

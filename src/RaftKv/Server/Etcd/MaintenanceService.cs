@@ -47,10 +47,11 @@ public sealed class MaintenanceService(NodeContext node) : Maintenance.Maintenan
                 (request.MemberID == 0 || a.MemberID == request.MemberID) && (request.Alarm == AlarmType.None || a.Alarm == request.Alarm)));
             return response;
         }
-        // etcd raises alarms only for members of the cluster; anything else would let one client fill the alarm
-        // table. Clearing stays open to any id, so an alarm left by a removed member (or raised as member 0 by
-        // older raftkv versions) can still be disarmed.
-        if (request.Action == AlarmRequest.Types.AlarmAction.Activate && node.Settings.Membership.Find(request.MemberID) is null)
+        // Alarms are raised for a member of the cluster, or for member 0 (the cluster as a whole: python-etcd3's and
+        // aetcd's create_alarm() send it). etcd 3.4 takes any id, so one client could fill the alarm table with
+        // made-up ones; raftkv refuses those here (and apply stays total if a flood reaches the log anyway).
+        // Clearing stays open to any id, so an alarm left by a removed member can still be disarmed.
+        if (request.Action == AlarmRequest.Types.AlarmAction.Activate && request.MemberID != 0 && node.Settings.Membership.Find(request.MemberID) is null)
             throw new RpcException(new Status(StatusCode.NotFound, "etcdserver: member not found"));
         if (request.Action is not (AlarmRequest.Types.AlarmAction.Activate or AlarmRequest.Types.AlarmAction.Deactivate))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"raftkv: unknown alarm action {(int)request.Action}"));
