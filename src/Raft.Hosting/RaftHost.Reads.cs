@@ -20,6 +20,7 @@ public sealed partial class RaftHost
     private readonly List<(ulong Index, TaskCompletionSource Completion)> _readsAwaitingApply = [];
     private readonly List<ulong> _readScratch = [];
     private long _ticks;
+    private long _readsScannedAtTick;
     private ulong _readTerm;
     private bool _readsNeedReissue;
 
@@ -101,10 +102,12 @@ public sealed partial class RaftHost
         }
     }
 
-    /// <summary>Once per loop iteration: fails reads past their deadline and re-asks those due for a retry.</summary>
+    /// <summary>Once per tick (called every loop iteration): fails reads past their deadline and re-asks those due for a retry.</summary>
     private void ExpireAndRetryReads(RaftNode node)
     {
-        if (_readsAwaitingIndex.Count == 0) return;
+        // Deadlines are in ticks: between ticks there is nothing to do, and the scan is not repeated per iteration.
+        if (_readsAwaitingIndex.Count == 0 || _ticks == _readsScannedAtTick) return;
+        _readsScannedAtTick = _ticks;
         _readScratch.Clear();
         foreach (var (id, read) in _readsAwaitingIndex)
         {
