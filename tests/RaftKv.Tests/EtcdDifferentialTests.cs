@@ -40,15 +40,12 @@ public sealed class EtcdDifferentialTests
         }
     }
 
-    [EtcdServerFact]
-    public async Task SameCalls_SameAnswers()
+    /// <summary>Starts the raftkv member and waits for both servers to answer; clients to etcd and to raftkv.</summary>
+    private static async Task<(EtcdClient Reference, EtcdClient Subject)> StartBothAsync(EtcdProcess etcd, ProcessCluster cluster)
     {
-        await using var etcd = EtcdProcess.Start();
-        await using var cluster = ProcessCluster.Create(1);
         cluster.Members[0].Start();
         await cluster.WaitForLeaderAsync();
-        using var reference = new EtcdClient(etcd.ClientUrl);
-        using var subject = new EtcdClient(cluster.Members[0].ClientUrl);
+        var reference = new EtcdClient(etcd.ClientUrl);
         await Poll.UntilAsync(async () =>
         {
             try
@@ -61,6 +58,17 @@ public sealed class EtcdDifferentialTests
                 return false;
             }
         }, TimeSpan.FromSeconds(20), "etcd answering", () => etcd.OutputTail);
+        return (reference, new EtcdClient(cluster.Members[0].ClientUrl));
+    }
+
+    [EtcdServerFact]
+    public async Task SameCalls_SameAnswers()
+    {
+        await using var etcd = EtcdProcess.Start();
+        await using var cluster = ProcessCluster.Create(1);
+        var (reference, subject) = await StartBothAsync(etcd, cluster);
+        using var referenceLease = reference;
+        using var subjectLease = subject;
 
         var calls = new List<(string Name, Func<EtcdClient, Task<IMessage>> Call)>
         {
@@ -122,22 +130,9 @@ public sealed class EtcdDifferentialTests
     {
         await using var etcd = EtcdProcess.Start();
         await using var cluster = ProcessCluster.Create(1);
-        cluster.Members[0].Start();
-        await cluster.WaitForLeaderAsync();
-        using var reference = new EtcdClient(etcd.ClientUrl);
-        using var subject = new EtcdClient(cluster.Members[0].ClientUrl);
-        await Poll.UntilAsync(async () =>
-        {
-            try
-            {
-                await reference.StatusAsync(new StatusRequest());
-                return true;
-            }
-            catch (RpcException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(20), "etcd answering", () => etcd.OutputTail);
+        var (reference, subject) = await StartBothAsync(etcd, cluster);
+        using var referenceLease = reference;
+        using var subjectLease = subject;
 
         static AlarmRequest Alarm(AlarmRequest.Types.AlarmAction action, ulong member = 0, AlarmType type = AlarmType.None) =>
             new() { Action = action, MemberID = member, Alarm = type };

@@ -73,23 +73,7 @@ public sealed class QuotaRecoveryTests
         Assert.Empty((await viaA.AlarmAsync(new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Get })).Alarms);
         var revision = (await viaA.PutAsync("after-disarm", new string('y', 64 * 1024))).Header.Revision;
 
-        var hashes = await Poll.UntilAsync(async () =>
-        {
-            var results = new List<HashKVResponse>();
-            foreach (var m in cluster.Members)
-            {
-                using var c = new EtcdClient(m.ClientUrl);
-                try
-                {
-                    results.Add(await c.HashKVAsync(new HashKVRequest { Revision = revision }));
-                }
-                catch (RpcException)
-                {
-                    return null;
-                }
-            }
-            return results.All(r => r.Header.Revision >= revision) ? results : null;
-        }, TimeSpan.FromSeconds(30), "every member applying the write after the disarm", cluster.Diagnostics);
+        var hashes = await HashKv.OfEveryMemberAsync(cluster, revision, TimeSpan.FromSeconds(30), "every member applying the write after the disarm");
         Assert.Single(hashes.Select(h => h.Hash).Distinct());
 
         // Every member holds the write, including those whose own quota it is over.

@@ -61,23 +61,7 @@ public sealed class ReplicaConsistencyTests(ITestOutputHelper output)
         using var any = new EtcdClient(string.Join(",", cluster.Members.Select(m => m.ClientUrl)));
         var revision = (await any.PutAsync("rw/final", "x")).Header.Revision;
         acknowledged["rw/final"] = "x";
-        var hashes = await Poll.UntilAsync(async () =>
-        {
-            var results = new List<HashKVResponse>();
-            foreach (var m in cluster.Members)
-            {
-                using var c = new EtcdClient(m.ClientUrl);
-                try
-                {
-                    results.Add(await c.HashKVAsync(new HashKVRequest { Revision = revision }));
-                }
-                catch (RpcException)
-                {
-                    return null;
-                }
-            }
-            return results.All(r => r.Header.Revision >= revision) ? results : null;
-        }, TimeSpan.FromSeconds(30), "every member applying the final write", cluster.Diagnostics);
+        var hashes = await HashKv.OfEveryMemberAsync(cluster, revision, TimeSpan.FromSeconds(30), "every member applying the final write");
         Assert.Single(hashes.Select(h => h.Hash).Distinct());
         Assert.NotEqual(0U, hashes[0].Hash);
 

@@ -45,24 +45,7 @@ public sealed class RequestLimitTests
             client.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8("bigger"), Value = ByteString.CopyFrom(new byte[MaxRequestBytes + 1024]) }));
         Assert.Contains("request is too large", tooLarge.Status.Detail, StringComparison.Ordinal);
 
-        var hashes = await Poll.UntilAsync(async () =>
-        {
-            var results = new List<HashKVResponse>();
-            foreach (var m in cluster.Members)
-            {
-                if (!m.IsRunning) throw new InvalidOperationException($"{m.Name} stopped:\n{m.OutputTail()}");
-                using var c = new EtcdClient(m.ClientUrl);
-                try
-                {
-                    results.Add(await c.HashKVAsync(new HashKVRequest { Revision = revision }));
-                }
-                catch (RpcException)
-                {
-                    return null;
-                }
-            }
-            return results.All(r => r.Header.Revision >= revision) ? results : null;
-        }, TimeSpan.FromSeconds(60), "every member storing the large put", cluster.Diagnostics);
+        var hashes = await HashKv.OfEveryMemberAsync(cluster, revision, TimeSpan.FromSeconds(60), "every member storing the large put");
         Assert.Single(hashes.Select(h => h.Hash).Distinct());
         Assert.All(cluster.Members, m => Assert.True(m.IsRunning, m.Name));
     }
