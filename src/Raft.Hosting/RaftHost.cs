@@ -170,9 +170,10 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
         {
             if (_loop is not null) await _loop.ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or RaftInvariantException or IOException)
+        catch (Exception) when (_loop!.IsFaulted)
         {
-            // Already logged by the loop; the caller sees it in Completion.
+            // The loop stopped on a fatal error (a storage failure, or a core bug of any exception type): it logged it,
+            // and the caller sees it in Completion. Disposing still releases the transport and the snapshot job.
         }
         await AbandonSnapshotAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
