@@ -1,0 +1,61 @@
+using RocksDbSharp;
+
+namespace RaftKv.Kv.Backend;
+
+/// <summary>Creates new backends and builds RocksDB options from <see cref="KvBackendOptions"/>.</summary>
+internal static class BackendCreator
+{
+    private const string CreatingSuffix = ".creating";
+
+    /// <summary>
+    /// Creates the backend in a sibling directory and renames it into place, so a crash during creation leaves
+    /// either no backend or a complete one (format marker and applied index 0), never a half-made directory.
+    /// </summary>
+    public static void Create(string fullPath, KvBackendOptions options)
+    {
+        var staging = fullPath.TrimEnd(Path.DirectorySeparatorChar) + CreatingSuffix;
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true); // Left by a crash during an earlier creation.
+        }
+        var (dbOptions, _, _) = BuildOptions(options, createIfMissing: true);
+        using (var db = RocksDb.Open(dbOptions, staging))
+        using (var batch = new WriteBatch())
+        {
+            Span<byte> index = stackalloc byte[sizeof(ulong)];
+            KeySpace.WriteIndex(index, 0);
+            batch.Put(KeySpace.FormatKey, KeySpace.FormatValue);
+            batch.Put(KeySpace.AppliedIndexKey, index);
+            db.Write(batch, new WriteOptions().SetSync(true));
+        }
+        if (Directory.Exists(fullPath))
+        {
+            Directory.Delete(fullPath); // Empty (checked by the caller); Directory.Move needs the name free.
+        }
+        Directory.Move(staging, fullPath);
+    }
+
+    public static (DbOptions Db, BlockBasedTableOptions Table, Cache Cache) BuildOptions(
+        KvBackendOptions options, bool createIfMissing)
+    {
+        var cache = Cache.CreateLru((ulong)options.BlockCacheSizeBytes);
+        var table = new BlockBasedTableOptions()
+            .SetBlockCache(cache)
+            .SetCacheIndexAndFilterBlocks(true) // Charge index and filters to the cache: memory stays bounded.
+            .SetPinL0FilterAndIndexBlocksInCache(true)
+            .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
+            .SetFormatVersion(5);
+        var db = new DbOptions()
+            .SetCreateIfMissing(createIfMissing)
+            .SetErrorIfExists(createIfMissing)
+            .SetParanoidChecks(true)
+            .SetWalRecoveryMode(Recovery.PointInTime) // After power loss: a prefix of whole batches.
+            .SetWriteBufferSize((ulong)options.WriteBufferSizeBytes)
+            .SetMaxWriteBufferNumber(KvBackendOptions.WriteBuffersMax)
+            .SetMaxOpenFiles(options.OpenFilesMax)
+            .SetLevelCompactionDynamicLevelBytes(true)
+            .SetKeepLogFileNum(4)
+            .SetBlockBasedTableFactory(table);
+        return (db, table, cache);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics.CodeAnalysis;
+using RocksDbSharp;
+
+namespace RaftKv.Kv.Backend;
+
+/// <summary>
+/// A consistent point-in-time view of a backend (a RocksDB snapshot): later commits are not visible. May be read
+/// from several threads; dispose its iterators before it, and it before the backend.
+/// </summary>
+public sealed class BackendView : IDisposable
+{
+    private readonly KvBackend owner;
+    private readonly RocksDb db;
+    private readonly Snapshot snapshot;
+    private int openIterators;
+    private int disposed;
+
+    internal BackendView(KvBackend owner, RocksDb db, Snapshot snapshot)
+    {
+        this.owner = owner;
+        this.db = db;
+        this.snapshot = snapshot;
+        ReadOptions = new ReadOptions().SetSnapshot(snapshot).SetVerifyChecksums(true);
+        try
+        {
+            AppliedIndex = KvBackend.ReadMetadata(owner.Directory, key => db.Get(key, null, ReadOptions));
+        }
+        catch
+        {
+            snapshot.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The applied index of the state this view shows.</summary>
+    public ulong AppliedIndex { get; }
+
+    internal ReadOptions ReadOptions { get; }
+
+    /// <summary>Reads <paramref name="key"/> as of the view; false when absent.</summary>
+    public bool TryGet(ReadOnlySpan<byte> key, [NotNullWhen(true)] out byte[]? value)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        var rented = KeySpace.RentIfLarge(key.Length);
+        try
+        {
+            Span<byte> buffer = rented.Length > 0 ? rented : stackalloc byte[KeySpace.StackKeyBytesMax];
+            value = db.Get(KeySpace.UserKey(key, buffer), null, ReadOptions);
+            return value is not null;
+        }
+        finally
+        {
+            KeySpace.Return(rented);
+        }
+    }
+
+    /// <summary>An iterator over keys in [<paramref name="fromInclusive"/>, <paramref name="toExclusive"/>), in byte order.</summary>
+    public BackendIterator Iterate(ReadOnlySpan<byte> fromInclusive, ReadOnlySpan<byte> toExclusive) =>
+        NewIterator(KeySpace.UserKey(fromInclusive), KeySpace.UserKey(toExclusive));
+
+    /// <summary>An iterator over every key from <paramref name="fromInclusive"/> to the last one, in byte order.</summary>
+    public BackendIterator IterateFrom(ReadOnlySpan<byte> fromInclusive) =>
+        NewIterator(KeySpace.UserKey(fromInclusive), KeySpace.UserSpaceEnd);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Volatile.Read(ref openIterators) != 0)
+        {
+            throw new InvalidOperationException($"{openIterators} iterator(s) are still open on this backend view.");
+        }
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            snapshot.Dispose();
+            owner.ViewClosed();
+        }
+    }
+
+    internal void IteratorClosed() => Interlocked.Decrement(ref openIterators);
+
+    private BackendIterator NewIterator(byte[] lowerStored, byte[] upperStored)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        Interlocked.Increment(ref openIterators);
+        try
+        {
+            return new BackendIterator(this, db.NewIterator(null, ReadOptions), lowerStored, upperStored);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref openIterators);
+            throw;
+        }
+    }
+}
