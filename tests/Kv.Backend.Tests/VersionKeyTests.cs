@@ -107,9 +107,11 @@ public sealed class VersionKeyTests
     }
 
     [Theory]
-    [InlineData("61")] // no terminator
-    [InlineData("610002")] // 0x00 followed by neither 0x01 nor 0xFF
-    [InlineData("610001FFFF")] // too few revision bytes
+    [InlineData("")] // empty
+    [InlineData("6361000100")] // another space
+    [InlineData("7661")] // no terminator
+    [InlineData("76610002")] // 0x00 followed by neither 0x01 nor 0xFF
+    [InlineData("76610001FFFF")] // too few revision bytes
     public void CorruptKeysAreRefused(string hex) =>
         Assert.Throws<FormatException>(() => VersionKey.Decode(Convert.FromHexString(hex)));
 }

@@ -3,12 +3,13 @@ using System.Buffers.Binary;
 namespace RaftKv.Kv.Backend.Mvcc;
 
 /// <summary>
-/// The stored key of one version of one user key (docs/design/disk-state-machine.md, "versions"): the user key,
+/// The stored key of one version of one user key (docs/design/disk-state-machine.md, "versions"): the space byte
+/// <see cref="MvccSpace.Versions"/>, the user key,
 /// escaped so that no key's encoding is a prefix of another's, then the revision inverted, so that in the backend's
 /// byte order all versions of a key are adjacent, newest first, and keys keep etcd's order (unsigned bytes).
 /// </summary>
 /// <remarks>
-/// Encoding: each user byte as is, except <c>0x00</c>, written <c>0x00 0xFF</c>; then the terminator <c>0x00 0x01</c>;
+/// Encoding: <see cref="MvccSpace.Versions"/>; each user byte as is, except <c>0x00</c>, written <c>0x00 0xFF</c>; then the terminator <c>0x00 0x01</c>;
 /// then <c>~main</c> as 8 bytes and <c>~sub</c> as 4 bytes, big-endian. After escaping, a <c>0x00</c> is always followed
 /// by <c>0x01</c> (end of key) or <c>0xFF</c> (a zero byte of the key), and the end sorts below every continuation,
 /// so a key sorts before every longer key it is a prefix of. All versions of a key lie in
@@ -36,7 +37,7 @@ public static class VersionKey
             }
         }
 
-        return key.Length + zeros + 2;
+        return 1 + key.Length + zeros + 2;
     }
 
     /// <summary>The encoded length of a version of <paramref name="key"/>.</summary>
@@ -85,8 +86,14 @@ public static class VersionKey
     /// Reads a stored version key back: the user key and the revision.
     /// </summary>
     /// <exception cref="FormatException">When the bytes are not a version key (a corrupt backend: callers must stop).</exception>
-    public static (byte[] Key, long Main, int Sub) Decode(ReadOnlySpan<byte> encoded)
+    public static (byte[] Key, long Main, int Sub) Decode(ReadOnlySpan<byte> stored)
     {
+        if (stored.IsEmpty || stored[0] != MvccSpace.Versions)
+        {
+            throw new FormatException("not a version key (wrong space byte)");
+        }
+
+        var encoded = stored[1..];
         var end = TerminatorAt(encoded);
         if (encoded.Length - end - 2 != RevisionBytes)
         {
@@ -116,7 +123,8 @@ public static class VersionKey
 
     private static int WriteEscaped(Span<byte> destination, ReadOnlySpan<byte> key)
     {
-        var at = 0;
+        destination[0] = MvccSpace.Versions;
+        var at = 1;
         foreach (var b in key)
         {
             destination[at++] = b;

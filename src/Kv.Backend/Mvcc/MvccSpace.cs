@@ -1,0 +1,14 @@
+namespace RaftKv.Kv.Backend.Mvcc;
+
+/// <summary>
+/// The first byte of every MVCC key in the backend's user space (docs/design/disk-state-machine.md): one byte per
+/// kind of record, so a scan of one kind never meets another and the kinds sort apart.
+/// </summary>
+public static class MvccSpace
+{
+    /// <summary>Versions of keys: <see cref="VersionKey"/> to <see cref="VersionRecord"/>.</summary>
+    public const byte Versions = (byte)'v';
+
+    /// <summary>Changes in revision order: <see cref="ChangeKey"/> to the changed user key.</summary>
+    public const byte Changes = (byte)'c';
+}
