@@ -125,6 +125,10 @@ public static partial class RaftKvServer
 
         MapEndpoints(app, settings, node);
 
+        // The Raft host first: it restores the state machine from the latest snapshot, which takes seconds for a large
+        // store. Listening before it would serve serializable reads from an empty store and fail every other request
+        // with "the host was not started" (a gRPC Unknown) meanwhile; as in etcd, clients are served once ready.
+        host.Start();
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -135,7 +139,6 @@ public static partial class RaftKvServer
             await host.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
-        host.Start();
         LogStarted(logger, self.Name, self.Id, settings.Membership.ClusterId, string.Join(",", settings.ListenClientUrls), string.Join(",", settings.ListenPeerUrls),
             settings.ListenHttpUrls.Count == 0 ? "-" : string.Join(",", settings.ListenHttpUrls), storage.LastIndex, storage.HardState.Term);
         try
