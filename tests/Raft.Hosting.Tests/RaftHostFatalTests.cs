@@ -1,3 +1,5 @@
+using RaftKv.Raft.Hosting.InMemory;
+
 namespace RaftKv.Raft.Hosting.Tests;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using RaftKv.Raft.Hosting.InMemory;
 
 namespace RaftKv.Raft.Hosting.Tests;
 
