@@ -59,6 +59,7 @@ public sealed partial class RaftNode
         Vote = hardState.Vote;
         _lastHardState = new HardState(Term, Vote, _log.Committed);
         BecomeFollower(Term, None);
+        _electionElapsedTicks = config.InitialElectionTickAdvance; // after the reset BecomeFollower made
         _lastSoftState = new SoftState(Lead, Role);
     }
 

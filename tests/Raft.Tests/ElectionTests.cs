@@ -25,6 +25,28 @@ public sealed class ElectionTests
     }
 
     [Fact]
+    public void InitialElectionTickAdvance_ABootingClusterElectsWithinOneTimeout()
+    {
+        // Section 5.2's randomized timeout still spreads the candidates; the advance only starts the clock nearly
+        // expired, so a cluster restarted as a whole elects about one timeout sooner.
+        const int Timeout = 10;
+        var waiting = new Cluster(3, seed: 3, c => c with { ElectionTimeoutTicks = Timeout });
+        waiting.RunTicks(Timeout - 1);
+        Assert.All(waiting.Nodes, n => Assert.Equal(RaftRole.Follower, n.Raft!.Role));
+
+        var advanced = new Cluster(3, seed: 3, c => c with { ElectionTimeoutTicks = Timeout, InitialElectionTickAdvance = Timeout - 1 });
+        advanced.MustRunUntil(() => advanced.Leader is not null, Timeout, "a leader within one election timeout of booting");
+    }
+
+    [Fact]
+    public void InitialElectionTickAdvance_NeedsPreVoteAndStaysBelowTheTimeout()
+    {
+        Assert.Throws<ArgumentException>(() => new RaftConfig { Id = 1, Voters = [1, 2, 3], PreVote = false, InitialElectionTickAdvance = 5 }.Validate());
+        Assert.Throws<ArgumentException>(() => new RaftConfig { Id = 1, Voters = [1, 2, 3], ElectionTimeoutTicks = 10, InitialElectionTickAdvance = 10 }.Validate());
+        new RaftConfig { Id = 1, Voters = [1, 2, 3], ElectionTimeoutTicks = 10, InitialElectionTickAdvance = 9 }.Validate();
+    }
+
+    [Fact]
     public void InitialElection_LogsReadableLines()
     {
         var cluster = new Cluster(3, seed: 7);

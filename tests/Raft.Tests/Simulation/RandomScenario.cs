@@ -24,9 +24,11 @@ public static class RandomScenario
         var maxMsg = msgSizes[rng.Next(msgSizes.Length)];
         int[] inflights = [1, 4, 256];
         var maxInflight = inflights[rng.Next(inflights.Length)];
+        var tickAdvance = preVote && rng.Next(2) == 0;
         var cluster = new Cluster(n, seed, c => c with
         {
             PreVote = preVote, CheckQuorum = checkQuorum, MaxSizePerMsgBytes = maxMsg, MaxInflightMsgs = maxInflight,
+            InitialElectionTickAdvance = tickAdvance ? c.ElectionTimeoutTicks - 1 : 0,
         });
         cluster.Trace.Echo = echo;
         double[] drops = [0, 0.01, 0.05, 0.2];
@@ -34,7 +36,7 @@ public static class RandomScenario
         cluster.Network.DuplicateRate = rng.Next(3) == 0 ? 0.02 : 0;
         cluster.Network.MaxDelayTicks = rng.Next(3);
         cluster.Network.ReorderWithinLink = rng.Next(4) == 0;
-        cluster.Trace.Add(0, $"scenario: {n} nodes, preVote={preVote}, checkQuorum={checkQuorum}, maxMsg={maxMsg}, inflight={maxInflight}, " +
+        cluster.Trace.Add(0, $"scenario: {n} nodes, preVote={preVote}, tickAdvance={tickAdvance}, checkQuorum={checkQuorum}, maxMsg={maxMsg}, inflight={maxInflight}, " +
             $"drop={cluster.Network.DropRate}, dup={cluster.Network.DuplicateRate}, delay<={cluster.Network.MaxDelayTicks}, reorder={cluster.Network.ReorderWithinLink}");
 
         var faults = 0;
