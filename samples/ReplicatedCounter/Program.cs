@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using RaftKv.Raft;
@@ -23,7 +24,7 @@ public static class Program
         ulong[] ids = [1, 2, 3];
         // One network object connects all nodes in this process; each node gets its own transport from it.
         var network = new InMemoryNetwork();
-        var nodes = new Dictionary<ulong, (RaftHost Host, Counter Counter)>();
+        var nodes = new Dictionary<ulong, (TypedRaftHost<long, long> Host, Counter Counter)>();
         foreach (var id in ids)
         {
             var counter = new Counter();
@@ -35,7 +36,8 @@ public static class Program
                 TickInterval = TimeSpan.FromMilliseconds(10),
             };
             // MemoryStorage keeps the log in memory: fine for a demo, lost on exit. Use the WAL for durability.
-            var host = new RaftHost(options, new MemoryStorage(), counter, network.TransportFor(id));
+            // The host proposes longs and returns longs: the codec turns a command into an entry's bytes and back.
+            var host = new TypedRaftHost<long, long>(options, new MemoryStorage(), counter, Int64Codec.Instance, network.TransportFor(id));
             host.Start();
             nodes[id] = (host, counter);
         }
@@ -44,7 +46,7 @@ public static class Program
             var leader = await WaitForLeaderAsync(nodes.Values.Select(n => n.Host));
             output.WriteLine($"node {leader.Id} is the leader");
             // Only the leader accepts proposals; each completes once a majority stored it and it was applied.
-            for (var n = 1; n <= 5; n++) output.WriteLine($"add {n} -> {await AddAsync(leader, n)}");
+            for (var n = 1; n <= 5; n++) output.WriteLine($"add {n} -> {await leader.ProposeAsync(n).AsTask().WaitAsync(WaitMax)}");
 
             // Stop the leader, as if its process crashed. Its entries are already on a majority, so none are lost.
             await leader.DisposeAsync();
@@ -52,15 +54,15 @@ public static class Program
             output.WriteLine($"stopped node {leader.Id}");
             var newLeader = await WaitForLeaderAsync(nodes.Values.Select(n => n.Host));
             output.WriteLine($"node {newLeader.Id} was elected leader");
-            for (var n = 10; n <= 30; n += 10) output.WriteLine($"add {n} -> {await AddAsync(newLeader, n)}");
+            for (var n = 10; n <= 30; n += 10) output.WriteLine($"add {n} -> {await newLeader.ProposeAsync(n).AsTask().WaitAsync(WaitMax)}");
 
-            // A read barrier makes a node's state include every acknowledged write, even on a follower.
+            // A linearizable read sees every acknowledged write, even on a follower: it runs after a read barrier.
             const long expected = 1 + 2 + 3 + 4 + 5 + 10 + 20 + 30;
             foreach (var (host, counter) in nodes.Values)
             {
-                await host.ReadBarrierAsync().AsTask().WaitAsync(WaitMax);
-                output.WriteLine($"node {host.Id} has value {counter.Value}");
-                if (counter.Value != expected) return Fail(output, $"node {host.Id} has {counter.Value}, not {expected}");
+                var value = await host.ReadAsync(() => counter.Value).AsTask().WaitAsync(WaitMax);
+                output.WriteLine($"node {host.Id} has value {value}");
+                if (value != expected) return Fail(output, $"node {host.Id} has {value}, not {expected}");
             }
             output.WriteLine($"final value {expected}: the surviving nodes agree");
             return 0;
@@ -75,12 +77,8 @@ public static class Program
         }
     }
 
-    // A command is "add N" as 8 bytes. The host returns what Counter.Apply returned (boxed, hence the cast).
-    private static async Task<long> AddAsync(RaftHost leader, long amount) =>
-        (long)(await leader.ProposeAsync(Counter.Encode(amount)).AsTask().WaitAsync(WaitMax))!;
-
     // Polls (never a fixed sleep) until exactly one of the hosts says it leads.
-    private static async Task<RaftHost> WaitForLeaderAsync(IEnumerable<RaftHost> hosts)
+    private static async Task<TypedRaftHost<long, long>> WaitForLeaderAsync(IEnumerable<TypedRaftHost<long, long>> hosts)
     {
         var stopwatch = Stopwatch.StartNew();
         while (stopwatch.Elapsed < WaitMax)
@@ -100,40 +98,57 @@ public static class Program
 }
 
 /// <summary>
-/// The replicated state: one number. Apply must be deterministic (same entries, same result on every node).
-/// The host calls Apply, CaptureSnapshot and Restore on its own thread, one at a time; Value is read elsewhere.
+/// The replicated state: one number. A command is "add N"; its result is the new value. Apply must be deterministic
+/// (same commands, same results on every node). The host calls Apply, CaptureSnapshot and Restore on its own thread,
+/// one at a time; Value is read on other threads, so it is read and written atomically.
 /// </summary>
-public sealed class Counter : IStateMachine
+public sealed class Counter : IStateMachine<long, long>
 {
     private long _value;
 
     public long Value => Interlocked.Read(ref _value);
 
-    public object? Apply(in Entry entry)
-    {
-        if (entry.Data.IsEmpty) return null; // a new leader's empty entry: nothing to apply
-        return Interlocked.Add(ref _value, BinaryPrimitives.ReadInt64LittleEndian(entry.Data.Span));
-    }
+    public long Apply(long command, ulong index) => Interlocked.Add(ref _value, command);
+
+    // A new leader's empty entry needs nothing here: ApplyNoOp keeps its default (do nothing).
 
     // Snapshots let the log be compacted; this one is the value as 8 bytes.
     public IStateMachineSnapshot CaptureSnapshot() => new ValueSnapshot(Value);
 
-    public void Restore(ReadOnlyMemory<byte> snapshot) =>
-        Interlocked.Exchange(ref _value, BinaryPrimitives.ReadInt64LittleEndian(snapshot.Span));
-
-    /// <summary>Commands and snapshots are both a number as 8 bytes, little-endian (the same on every machine).</summary>
-    public static byte[] Encode(long number)
+    public void Restore(Stream source)
     {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(bytes, number);
-        return bytes;
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        source.ReadExactly(bytes);
+        Interlocked.Exchange(ref _value, BinaryPrimitives.ReadInt64LittleEndian(bytes));
     }
 
     // Holds the value as of the capture; the host writes it on another thread while Apply goes on.
     private sealed class ValueSnapshot(long value) : IStateMachineSnapshot
     {
-        public long SizeHintBytes => 8;
+        public long SizeHintBytes => sizeof(long);
 
-        public void WriteTo(Stream destination) => destination.Write(Encode(value));
+        public void WriteTo(Stream destination)
+        {
+            Span<byte> bytes = stackalloc byte[sizeof(long)];
+            BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
+            destination.Write(bytes);
+        }
     }
+}
+
+/// <summary>A command is a number as 8 bytes, little-endian (the same on every machine).</summary>
+public sealed class Int64Codec : ICommandCodec<long>
+{
+    public static Int64Codec Instance { get; } = new();
+
+    public void Encode(long value, IBufferWriter<byte> destination)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(destination.GetSpan(sizeof(long)), value);
+        destination.Advance(sizeof(long));
+    }
+
+    // Anything but exactly 8 bytes was not written by Encode: throwing makes every node skip the entry alike.
+    public long Decode(ReadOnlySpan<byte> source) => source.Length == sizeof(long)
+        ? BinaryPrimitives.ReadInt64LittleEndian(source)
+        : throw new FormatException($"a command is 8 bytes, not {source.Length}");
 }
