@@ -1,3 +1,4 @@
+using RaftKv.Raft.Storage.Files;
 using RocksDbSharp;
 
 namespace RaftKv.Kv.Backend;
@@ -33,6 +34,8 @@ internal static class BackendCreator
             Directory.Delete(fullPath); // Empty (checked by the caller); Directory.Move needs the name free.
         }
         Directory.Move(staging, fullPath);
+        // Until the parent is synced, a power loss can take the new name away again.
+        DurableDirectory.Sync(Path.GetDirectoryName(fullPath)!);
     }
 
     public static (DbOptions Db, BlockBasedTableOptions Table, Cache Cache) BuildOptions(
