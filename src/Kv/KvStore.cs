@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using RaftKv.Etcd.Api;
+using RaftKv.Kv.Engine;
 using RaftKv.Kv.Execution;
 using RaftKv.Kv.Hashing;
 using RaftKv.Kv.Mvcc;
@@ -21,25 +22,22 @@ namespace RaftKv.Kv;
 /// </remarks>
 public sealed class KvStore : IDisposable
 {
-    private readonly ReaderWriterLockSlim gate = new(LockRecursionPolicy.NoRecursion);
+    private readonly IKvEngine engine;
+    private readonly CommandApplier applier;
     private readonly KvRequestValidator validator;
 
-    // Replaced together, under the write lock, by ReplaceWith; read only under the lock.
-    private MvccState state;
-    private CommandApplier applier;
-
-    /// <summary>Creates an empty store (revision 1, nothing compacted, nothing applied).</summary>
+    /// <summary>Creates an empty store held in memory (revision 1, nothing compacted, nothing applied).</summary>
     public KvStore(KvStoreOptions? options = null)
-        : this(options ?? new KvStoreOptions(), new MvccState())
+        : this(options ?? new KvStoreOptions(), new MemoryEngine())
     {
     }
 
-    private KvStore(KvStoreOptions options, MvccState state)
+    private KvStore(KvStoreOptions options, IKvEngine engine)
     {
         options.Validate();
         Options = options;
-        this.state = state;
-        applier = new CommandApplier(state, options.CollectEvents);
+        this.engine = engine;
+        applier = new CommandApplier(options.CollectEvents);
         validator = new KvRequestValidator(options);
     }
 
@@ -47,22 +45,22 @@ public sealed class KvStore : IDisposable
     public KvStoreOptions Options { get; }
 
     /// <summary>The current store revision (1 when empty).</summary>
-    public long Revision => Read(() => state.CurrentRevision);
+    public long Revision => engine.Scalars.CurrentRevision;
 
     /// <summary>The last compaction revision; -1 when never compacted.</summary>
-    public long CompactRevision => Read(() => state.CompactRevision);
+    public long CompactRevision => engine.Scalars.CompactRevision;
 
     /// <summary>Index of the last Raft entry applied (0 before any).</summary>
-    public ulong AppliedIndex => Read(() => state.AppliedIndex);
+    public ulong AppliedIndex => engine.Scalars.AppliedIndex;
 
     /// <summary>Estimated size in bytes, the figure the quota is checked against (etcd's db size in use).</summary>
-    public long SizeBytes => Read(() => state.SizeBytes);
+    public long SizeBytes => engine.Scalars.SizeBytes;
 
     /// <summary>Number of retained versions, tombstones included.</summary>
-    public long VersionCount => Read(() => state.EntryCount);
+    public long VersionCount => engine.Scalars.EntryCount;
 
     /// <summary>The raised alarms in (member, type) order.</summary>
-    public IReadOnlyList<AlarmMember> Alarms => Read(() => state.Alarms.Get(AlarmType.None));
+    public IReadOnlyList<AlarmMember> Alarms => engine.Read(view => view.Alarms.Get(AlarmType.None));
 
     /// <summary>
     /// Applies one committed Raft entry holding an encoded <see cref="KvCommand"/>. Bytes that do not parse are
@@ -78,7 +76,7 @@ public sealed class KvStore : IDisposable
         }
         catch (InvalidProtocolBufferException)
         {
-            return Write(() => applier.Malformed(raftIndex));
+            return engine.Apply(state => CommandApplier.Malformed(state, raftIndex));
         }
 
         return Apply(raftIndex, parsed);
@@ -89,15 +87,7 @@ public sealed class KvStore : IDisposable
     public ApplyResult Apply(ulong raftIndex, KvCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        gate.EnterWriteLock();
-        try
-        {
-            return applier.Apply(raftIndex, command);
-        }
-        finally
-        {
-            gate.ExitWriteLock();
-        }
+        return engine.Apply(state => applier.Apply(state, raftIndex, command));
     }
 
     /// <summary>
@@ -114,7 +104,7 @@ public sealed class KvStore : IDisposable
     }
 
     /// <summary>Records that a Raft entry without a command (an empty or configuration entry) was applied.</summary>
-    public void MarkApplied(ulong raftIndex) => Write(() =>
+    public void MarkApplied(ulong raftIndex) => engine.Apply(state =>
     {
         state.SetApplied(raftIndex);
         return 0;
@@ -125,18 +115,8 @@ public sealed class KvStore : IDisposable
     public RangeResponse Range(RangeRequest request)
     {
         ThrowIfError(KvRequestValidator.ValidateRange(request));
-        KvError? error;
-        RangeResponse? response;
-        gate.EnterReadLock();
-        try
-        {
-            error = RangeExecutor.Execute(state, request, state.CurrentRevision, out response);
-        }
-        finally
-        {
-            gate.ExitReadLock();
-        }
-
+        RangeResponse? response = null;
+        var error = engine.Read(state => RangeExecutor.Execute(state, request, state.CurrentRevision, out response));
         ThrowIfError(error);
         return response!;
     }
@@ -152,7 +132,7 @@ public sealed class KvStore : IDisposable
             throw new ArgumentException("the txn has puts or deletes; it must go through the log", nameof(request));
         }
 
-        var outcome = Read<object>(() =>
+        var outcome = engine.Read<object>(state =>
         {
             var plan = TxnExecutor.Plan(state, request, state.CurrentRevision);
             if (TxnExecutor.Check(state, plan) is { } error)
@@ -174,7 +154,7 @@ public sealed class KvStore : IDisposable
     /// <exception cref="KvException">Compacted or future revision.</exception>
     public HashKVResponse HashKV(long revision)
     {
-        var outcome = Read<object>(() =>
+        var outcome = engine.Read<object>(state =>
         {
             if (revision > state.CurrentRevision)
             {
@@ -199,7 +179,7 @@ public sealed class KvStore : IDisposable
     }
 
     /// <summary>A hash of the whole state: applied index, revisions, alarms and all retained history.</summary>
-    public HashResponse Hash() => Read(() => new HashResponse
+    public HashResponse Hash() => engine.Read(state => new HashResponse
     {
         Header = new ResponseHeader { Revision = state.CurrentRevision },
         Hash = StateHasher.HashAll(state),
@@ -212,7 +192,7 @@ public sealed class KvStore : IDisposable
     public KvEventPage ReadEvents(long fromRevision, int maxEvents)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEvents);
-        var outcome = Read<object>(() => EventReader.Read(state, fromRevision, maxEvents));
+        var outcome = engine.Read<object>(state => EventReader.Read(state, fromRevision, maxEvents));
         return outcome as KvEventPage ?? throw new KvException((KvError)outcome);
     }
 
@@ -222,7 +202,7 @@ public sealed class KvStore : IDisposable
     /// (<see cref="KvStoreSnapshot.EstimatedBytes"/> is summed from the copy on first use, outside the lock).
     /// </summary>
     /// <exception cref="ObjectDisposedException">When the store is disposed.</exception>
-    public KvStoreSnapshot CaptureSnapshot() => new(Read(() => FrozenState.Capture(state)));
+    public KvStoreSnapshot CaptureSnapshot() => new(engine.CaptureSnapshot());
 
     /// <summary>
     /// Writes the whole state to <paramref name="destination"/> as it streams (64 KiB frames with checksums),
@@ -240,7 +220,7 @@ public sealed class KvStore : IDisposable
     public static KvStore Restore(Stream source, KvStoreOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return new KvStore(options ?? new KvStoreOptions(), SnapshotCodec.Read(source));
+        return new KvStore(options ?? new KvStoreOptions(), new MemoryEngine(SnapshotCodec.Read(source)));
     }
 
     /// <summary>
@@ -253,57 +233,20 @@ public sealed class KvStore : IDisposable
     public void ReplaceWith(Stream source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var restored = SnapshotCodec.Read(source);
-        var restoredApplier = new CommandApplier(restored, Options.CollectEvents);
-        Write(() =>
-        {
-            state = restored;
-            applier = restoredApplier;
-            return 0;
-        });
+        engine.ReplaceWith(source);
     }
 
     /// <inheritdoc />
-    public void Dispose() => gate.Dispose();
+    public void Dispose() => engine.Dispose();
 
     /// <summary>Verifies the internal structures against each other; for tests (O(n)).</summary>
-    internal void CheckInvariants() => Read(() =>
-    {
-        state.CheckInvariants();
-        return 0;
-    });
+    internal void CheckInvariants() => engine.CheckInvariants();
 
     private static void ThrowIfError(KvError? error)
     {
         if (error is not null)
         {
             throw new KvException(error);
-        }
-    }
-
-    private T Read<T>(Func<T> read)
-    {
-        gate.EnterReadLock();
-        try
-        {
-            return read();
-        }
-        finally
-        {
-            gate.ExitReadLock();
-        }
-    }
-
-    private T Write<T>(Func<T> write)
-    {
-        gate.EnterWriteLock();
-        try
-        {
-            return write();
-        }
-        finally
-        {
-            gate.ExitWriteLock();
         }
     }
 }

@@ -1,4 +1,4 @@
-using RaftKv.Kv.Snapshots;
+using RaftKv.Kv.Engine;
 
 namespace RaftKv.Kv;
 
@@ -14,54 +14,40 @@ namespace RaftKv.Kv;
 /// </remarks>
 public sealed class KvStoreSnapshot
 {
-    private readonly FrozenState state;
-    private long estimatedBytes = -1;
+    private readonly SnapshotImage image;
 
-    internal KvStoreSnapshot(FrozenState state) => this.state = state;
+    internal KvStoreSnapshot(SnapshotImage image) => this.image = image;
 
     /// <summary>Index of the last Raft entry applied at capture (0 before any).</summary>
-    public ulong AppliedIndex => state.AppliedIndex;
+    public ulong AppliedIndex => image.AppliedIndex;
 
     /// <summary>The store revision at capture (1 when empty).</summary>
-    public long Revision => state.CurrentRevision;
+    public long Revision => image.Revision;
 
     /// <summary>The compaction revision at capture; -1 when never compacted.</summary>
-    public long CompactRevision => state.CompactRevision;
+    public long CompactRevision => image.CompactRevision;
 
-    /// <summary>Number of keys with at least one retained version, tombstones included.</summary>
-    public int KeyCount => state.KeyCount;
+    /// <summary>Number of keys with at least one retained version, tombstones included; -1 when the disk engine would need a scan to tell.</summary>
+    public int KeyCount => image.KeyCount;
 
     /// <summary>Number of retained versions, tombstones included.</summary>
-    public long VersionCount => state.VersionCount;
+    public long VersionCount => image.VersionCount;
 
     /// <summary>
-    /// The size of what <see cref="WriteTo"/> writes, to pre-size a buffer: never below the written length, and in
-    /// this format version exactly equal to it (records plus framing). Computed on first use (O(versions)), so a
-    /// capture on a latency-sensitive thread does not pay for it.
+    /// The size of what <see cref="WriteTo"/> writes, to pre-size a buffer: never below the written length (the
+    /// in-memory engine's is exact; 0 when unknown). Computed on first use, so a capture on a latency-sensitive thread
+    /// does not pay for it.
     /// </summary>
-    public long EstimatedBytes
-    {
-        get
-        {
-            var bytes = Volatile.Read(ref estimatedBytes);
-            if (bytes < 0)
-            {
-                bytes = SnapshotCodec.StreamBytes(state); // idempotent: a race computes the same value twice
-                Volatile.Write(ref estimatedBytes, bytes);
-            }
-
-            return bytes;
-        }
-    }
+    public long EstimatedBytes => image.EstimatedBytes;
 
     /// <summary>
-    /// Writes the snapshot to <paramref name="destination"/> as it streams (64 KiB frames with checksums), in the
-    /// format <see cref="KvStore.Restore"/> reads, then flushes it. Every call writes the same bytes.
+    /// Writes the snapshot to <paramref name="destination"/> as it streams (frames with checksums), in the format
+    /// <see cref="KvStore.ReplaceWith"/> of the same engine reads, then flushes it. Every call writes the same bytes.
     /// </summary>
     /// <exception cref="ArgumentException">When <paramref name="destination"/> is not writable.</exception>
     public void WriteTo(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        SnapshotCodec.Write(state, destination);
+        image.WriteTo(destination);
     }
 }

@@ -16,11 +16,10 @@ namespace RaftKv.Kv.Execution;
 /// nothing but the applied index. Alarms act as in etcd: while NOSPACE is raised, puts (and txns containing puts)
 /// are refused but reads, deletes and compactions go on; while CORRUPT is raised, every key-value command is refused.
 /// </summary>
-/// <param name="state">The replicated state.</param>
 /// <param name="collectEvents">Whether results list their changes; changes only what the result carries, never the state.</param>
-internal sealed class CommandApplier(MvccState state, bool collectEvents)
+internal sealed class CommandApplier(bool collectEvents)
 {
-    public ApplyResult Apply(ulong raftIndex, KvCommand command)
+    public ApplyResult Apply(IMvccState state, ulong raftIndex, KvCommand command)
     {
         state.SetApplied(raftIndex);
         var events = collectEvents ? new List<Event>() : null;
@@ -30,12 +29,12 @@ internal sealed class CommandApplier(MvccState state, bool collectEvents)
         {
             error = command.RequestCase switch
             {
-                CommandCase.Range => Range(command.Range, out response),
-                CommandCase.Put => Put(command.Put, events, out response),
-                CommandCase.DeleteRange => DeleteRange(command.DeleteRange, events, out response),
-                CommandCase.Txn => Txn(command.Txn, events, out response),
-                CommandCase.Compaction => Compact(command.Compaction, out response),
-                CommandCase.Alarm => Alarm(command.Alarm, out response),
+                CommandCase.Range => Range(state, command.Range, out response),
+                CommandCase.Put => Put(state, command.Put, events, out response),
+                CommandCase.DeleteRange => DeleteRange(state, command.DeleteRange, events, out response),
+                CommandCase.Txn => Txn(state, command.Txn, events, out response),
+                CommandCase.Compaction => Compact(state, command.Compaction, out response),
+                CommandCase.Alarm => Alarm(state, command.Alarm, out response),
                 _ => KvError.EmptyCommand,
             };
         }
@@ -44,13 +43,13 @@ internal sealed class CommandApplier(MvccState state, bool collectEvents)
     }
 
     /// <summary>A log entry whose bytes are not a command: refused the same way everywhere.</summary>
-    public ApplyResult Malformed(ulong raftIndex)
+    public static ApplyResult Malformed(IMvccState state, ulong raftIndex)
     {
         state.SetApplied(raftIndex);
         return new ApplyResult(raftIndex, 0, null, KvError.MalformedCommand, state.CurrentRevision, null);
     }
 
-    private KvError? Range(RangeRequest request, out IMessage? response)
+    private static KvError? Range(IMvccState state, RangeRequest request, out IMessage? response)
     {
         response = null;
         if (state.Alarms.Has(AlarmType.Corrupt))
@@ -63,10 +62,10 @@ internal sealed class CommandApplier(MvccState state, bool collectEvents)
         return error;
     }
 
-    private KvError? Put(PutRequest request, List<Event>? events, out IMessage? response)
+    private static KvError? Put(IMvccState state, PutRequest request, List<Event>? events, out IMessage? response)
     {
         response = null;
-        var error = WriteGate(QuotaCost.Of(request)) ?? PutChecks.Check(state, request);
+        var error = WriteGate(state, QuotaCost.Of(request)) ?? PutChecks.Check(state, request);
         if (error is not null)
         {
             return error;
@@ -78,10 +77,10 @@ internal sealed class CommandApplier(MvccState state, bool collectEvents)
         return null;
     }
 
-    private KvError? DeleteRange(DeleteRangeRequest request, List<Event>? events, out IMessage? response)
+    private static KvError? DeleteRange(IMvccState state, DeleteRangeRequest request, List<Event>? events, out IMessage? response)
     {
         response = null;
-        if (WriteGate(cost: 0) is { } error)
+        if (WriteGate(state, cost: 0) is { } error)
         {
             return error;
         }
@@ -92,11 +91,11 @@ internal sealed class CommandApplier(MvccState state, bool collectEvents)
         return null;
     }
 
-    private KvError? Txn(TxnRequest request, List<Event>? events, out IMessage? response)
+    private static KvError? Txn(IMvccState state, TxnRequest request, List<Event>? events, out IMessage? response)
     {
         response = null;
         var cost = QuotaCost.Of(request);
-        if (WriteGate(cost) is { } gateError)
+        if (WriteGate(state, cost) is { } gateError)
         {
             return gateError;
         }
@@ -114,7 +113,7 @@ internal sealed class CommandApplier(MvccState state, bool collectEvents)
         return null;
     }
 
-    private KvError? Compact(CompactionRequest request, out IMessage? response)
+    private static KvError? Compact(IMvccState state, CompactionRequest request, out IMessage? response)
     {
         response = null;
         if (state.Alarms.Has(AlarmType.Corrupt))
@@ -137,7 +136,7 @@ internal sealed class CommandApplier(MvccState state, bool collectEvents)
         return null;
     }
 
-    private KvError? Alarm(AlarmRequest request, out IMessage? response)
+    private static KvError? Alarm(IMvccState state, AlarmRequest request, out IMessage? response)
     {
         response = null;
         var alarm = new AlarmResponse { Header = new ResponseHeader { Revision = state.CurrentRevision } };
@@ -169,7 +168,7 @@ internal sealed class CommandApplier(MvccState state, bool collectEvents)
     }
 
     // Refusals that come before looking at the request: a corrupt store takes no writes, a full one no puts.
-    private KvError? WriteGate(long cost)
+    private static KvError? WriteGate(IMvccState state, long cost)
     {
         if (state.Alarms.Has(AlarmType.Corrupt))
         {

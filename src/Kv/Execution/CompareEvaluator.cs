@@ -12,7 +12,7 @@ namespace RaftKv.Kv.Execution;
 /// </summary>
 internal static class CompareEvaluator
 {
-    public static bool All(MvccState state, IEnumerable<Compare> compares, long revision)
+    public static bool All(IMvccView state, IEnumerable<Compare> compares, long revision)
     {
         foreach (var compare in compares)
         {
@@ -25,35 +25,16 @@ internal static class CompareEvaluator
         return true;
     }
 
-    public static bool Holds(MvccState state, Compare compare, long revision)
+    public static bool Holds(IMvccView state, Compare compare, long revision)
     {
         var range = KeyRange.FromRequest(compare.Key, compare.RangeEnd);
         var any = false;
-        if (range.IsSingleKey)
+        foreach (var visible in state.Live(range, revision))
         {
-            var history = state.Keys.Find(compare.Key.Span);
-            if (history is not null && history.TryGetVisible(revision, out var entry))
+            any = true;
+            if (!Satisfies(compare, visible.Entry))
             {
-                any = true;
-                if (!Satisfies(compare, entry))
-                {
-                    return false;
-                }
-            }
-        }
-        else
-        {
-            var cursor = state.Keys.Seek(range.Start.Span);
-            while (cursor.Next(out var history) && !range.IsPastEnd(history.Key.Span))
-            {
-                if (history.TryGetVisible(revision, out var entry))
-                {
-                    any = true;
-                    if (!Satisfies(compare, entry))
-                    {
-                        return false;
-                    }
-                }
+                return false;
             }
         }
 

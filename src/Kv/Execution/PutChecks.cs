@@ -6,9 +6,9 @@ namespace RaftKv.Kv.Execution;
 /// <summary>What a put needs from the state before it may run.</summary>
 internal static class PutChecks
 {
-    public static KvError? Check(MvccState state, PutRequest request)
+    public static KvError? Check(IMvccView state, PutRequest request)
     {
-        if ((request.IgnoreValue || request.IgnoreLease) && state.Keys.Find(request.Key.Span)?.IsLive != true)
+        if ((request.IgnoreValue || request.IgnoreLease) && !IsLive(state, request.Key.Span))
         {
             // ignore_value / ignore_lease keep the current value / lease, so there must be one.
             return KvError.KeyNotFound;
@@ -21,6 +21,10 @@ internal static class PutChecks
 
         return null;
     }
+
+    /// <summary>Whether the key exists now (writes of the transaction in progress included).</summary>
+    public static bool IsLive(IMvccView state, ReadOnlySpan<byte> key) =>
+        state.TryGetVersion(key, long.MaxValue, out var newest) && !newest.IsTombstone;
 
     /// <summary>
     /// Whether a lease is granted. TODO(leases): there is no lease subsystem yet, so every lease id is accepted and

@@ -14,7 +14,7 @@ namespace RaftKv.Kv.Execution;
 internal static class RangeExecutor
 {
     /// <summary>Runs a validated request against the view whose newest revision is <paramref name="viewRevision"/>.</summary>
-    public static KvError? Execute(MvccState state, RangeRequest request, long viewRevision, out RangeResponse? response)
+    public static KvError? Execute(IMvccView state, RangeRequest request, long viewRevision, out RangeResponse? response)
     {
         response = null;
         if (request.Revision > viewRevision)
@@ -36,30 +36,34 @@ internal static class RangeExecutor
             fetchLimit++; // one extra tells whether there is more
         }
 
-        var selected = new List<Visible>();
+        var selected = new List<KeyVersion>();
         long total = 0;
-        if (range.IsSingleKey)
+        if (!range.IsSingleKey && revision == viewRevision && (request.CountOnly || fetchLimit > 0))
         {
-            var history = state.Keys.Find(range.Start.Span);
-            total = Visit(history, revision, request.CountOnly, fetchLimit, selected);
-        }
-        else if (revision == viewRevision && (request.CountOnly || fetchLimit > 0))
-        {
-            // Newest revision with a bounded fetch: the index counts live keys in O(log n) and the walk stops as
+            // Newest revision with a bounded fetch: the count comes apart (O(log n) in memory) and the walk stops as
             // soon as the fetch is full, so a small page of a huge range stays cheap.
-            total = state.Keys.CountLive(range);
-            var cursor = state.Keys.Seek(range.Start.Span);
-            while (!request.CountOnly && selected.Count < fetchLimit && cursor.Next(out var history) && !range.IsPastEnd(history.Key.Span))
+            total = state.CountLive(range, revision);
+            if (!request.CountOnly)
             {
-                Visit(history, revision, countOnly: false, fetchLimit, selected);
+                foreach (var visible in state.Live(range, revision))
+                {
+                    selected.Add(visible);
+                    if (selected.Count >= fetchLimit)
+                    {
+                        break;
+                    }
+                }
             }
         }
         else
         {
-            var cursor = state.Keys.Seek(range.Start.Span);
-            while (cursor.Next(out var history) && !range.IsPastEnd(history.Key.Span))
+            foreach (var visible in state.Live(range, revision))
             {
-                total += Visit(history, revision, request.CountOnly, fetchLimit, selected);
+                total++;
+                if (!request.CountOnly && (fetchLimit <= 0 || selected.Count < fetchLimit))
+                {
+                    selected.Add(visible);
+                }
             }
         }
 
@@ -84,7 +88,7 @@ internal static class RangeExecutor
 
         for (var i = 0; i < take; i++)
         {
-            response.Kvs.Add(selected[i].History.ToKeyValue(selected[i].Entry, request.KeysOnly));
+            response.Kvs.Add(selected[i].ToKeyValue(request.KeysOnly));
         }
 
         return null;
@@ -96,34 +100,13 @@ internal static class RangeExecutor
     private static bool HasRevisionFilters(RangeRequest r) =>
         r.MinModRevision != 0 || r.MaxModRevision != 0 || r.MinCreateRevision != 0 || r.MaxCreateRevision != 0;
 
-    private static int Visit(KeyHistory? history, long revision, bool countOnly, long fetchLimit, List<Visible> selected)
-    {
-        if (history is null)
-        {
-            return 0;
-        }
-
-        var index = history.FindAtOrBefore(revision);
-        if (index < 0 || history[index].IsTombstone)
-        {
-            return 0;
-        }
-
-        if (!countOnly && (fetchLimit <= 0 || selected.Count < fetchLimit))
-        {
-            selected.Add(new Visible(history, index));
-        }
-
-        return 1;
-    }
-
     private static bool PassesFilters(RangeRequest r, in RevisionEntry e) =>
         (r.MaxModRevision == 0 || e.Main <= r.MaxModRevision)
         && (r.MinModRevision == 0 || e.Main >= r.MinModRevision)
         && (r.MaxCreateRevision == 0 || e.CreateRevision <= r.MaxCreateRevision)
         && (r.MinCreateRevision == 0 || e.CreateRevision >= r.MinCreateRevision);
 
-    private static void Sort(List<Visible> selected, RangeRequest request)
+    private static void Sort(List<KeyVersion> selected, RangeRequest request)
     {
         var order = request.SortOrder;
         if (request.SortTarget != SortTarget.Key && order == SortOrder.None)
@@ -147,7 +130,7 @@ internal static class RangeExecutor
         // every member returns the same bytes.
         var sign = order == SortOrder.Descend ? -1 : 1;
         var target = request.SortTarget;
-        var ordered = new (Visible Item, int Position)[selected.Count];
+        var ordered = new (KeyVersion Item, int Position)[selected.Count];
         for (var i = 0; i < ordered.Length; i++)
         {
             ordered[i] = (selected[i], i);
@@ -172,10 +155,4 @@ internal static class RangeExecutor
         SortTarget.Value => Math.Sign(a.Value!.Span.SequenceCompareTo(b.Value!.Span)),
         _ => throw new InvalidOperationException($"sort target {target} passed validation"),
     };
-
-    /// <summary>A visible version: the history and the index of the entry in it.</summary>
-    private readonly record struct Visible(KeyHistory History, int Index)
-    {
-        public RevisionEntry Entry => History[Index];
-    }
 }

@@ -12,7 +12,7 @@ namespace RaftKv.Kv.Execution;
 /// </summary>
 internal static class TxnExecutor
 {
-    public static TxnPlan Plan(MvccState state, TxnRequest txn, long revision)
+    public static TxnPlan Plan(IMvccView state, TxnRequest txn, long revision)
     {
         var succeeded = CompareEvaluator.All(state, txn.Compare, revision);
         var plan = new TxnPlan(succeeded, succeeded ? txn.Success : txn.Failure);
@@ -28,7 +28,7 @@ internal static class TxnExecutor
     }
 
     /// <summary>Checks the operations the plan will run, puts first then ranges, as etcd does.</summary>
-    public static KvError? Check(MvccState state, TxnPlan plan)
+    public static KvError? Check(IMvccView state, TxnPlan plan)
     {
         return CheckPuts(state, plan) ?? CheckRanges(state, plan);
     }
@@ -56,7 +56,7 @@ internal static class TxnExecutor
     /// Runs a checked plan. With a writer, changes go into its revision and reads see them; without one (read-only
     /// txn) reads are at <paramref name="readRevision"/>. The top-level header is left for the caller.
     /// </summary>
-    public static TxnResponse Execute(MvccState state, TxnPlan plan, WriteTxn? writer, long readRevision)
+    public static TxnResponse Execute(IMvccView state, TxnPlan plan, WriteTxn? writer, long readRevision)
     {
         var response = new TxnResponse { Succeeded = plan.Succeeded, Header = new ResponseHeader() };
         var nested = 0;
@@ -96,7 +96,7 @@ internal static class TxnExecutor
     private static WriteTxn RequireWriter(WriteTxn? writer) =>
         writer ?? throw new InvalidOperationException("a read-only txn reached a write");
 
-    private static KvError? CheckPuts(MvccState state, TxnPlan plan)
+    private static KvError? CheckPuts(IMvccView state, TxnPlan plan)
     {
         var nested = 0;
         foreach (var op in plan.Ops)
@@ -116,7 +116,7 @@ internal static class TxnExecutor
         return null;
     }
 
-    private static KvError? CheckRanges(MvccState state, TxnPlan plan)
+    private static KvError? CheckRanges(IMvccView state, TxnPlan plan)
     {
         var nested = 0;
         foreach (var op in plan.Ops)

@@ -12,12 +12,12 @@ namespace RaftKv.Kv.Execution;
 /// </summary>
 internal sealed class WriteTxn
 {
-    private readonly MvccState state;
+    private readonly IMvccState state;
     private readonly long beginRevision;
     private readonly List<Event>? events;
     private int subRevision;
 
-    public WriteTxn(MvccState state, List<Event>? events)
+    public WriteTxn(IMvccState state, List<Event>? events)
     {
         this.state = state;
         this.events = events;
@@ -34,12 +34,12 @@ internal sealed class WriteTxn
 
     public PutResponse Put(PutRequest request)
     {
-        var history = state.Keys.GetOrAdd(request.Key);
-        var live = history.IsLive;
+        var key = request.Key;
+        var live = state.TryGetVersion(key.Span, long.MaxValue, out var last) && !last.IsTombstone;
         KeyValue? prevKv = null;
         if (live && (request.PrevKv || events is not null))
         {
-            prevKv = history.ToKeyValue(history.Last);
+            prevKv = KeyVersion.ToKeyValue(key, last);
         }
 
         ByteString value = request.Value;
@@ -48,7 +48,6 @@ internal sealed class WriteTxn
         long version = 1;
         if (live)
         {
-            ref readonly var last = ref history.Last;
             createRevision = last.CreateRevision;
             version = last.Version + 1;
             if (request.IgnoreValue)
@@ -67,8 +66,8 @@ internal sealed class WriteTxn
         }
 
         var entry = new RevisionEntry(Revision, subRevision++, createRevision, version, lease, value);
-        state.Append(history, entry);
-        events?.Add(new Event { Type = Event.Types.EventType.Put, Kv = history.ToKeyValue(entry), PrevKv = prevKv });
+        state.Append(key, entry);
+        events?.Add(new Event { Type = Event.Types.EventType.Put, Kv = KeyVersion.ToKeyValue(key, entry), PrevKv = prevKv });
 
         var response = new PutResponse { Header = new ResponseHeader { Revision = Revision } };
         if (request.PrevKv && prevKv is not null)
@@ -81,44 +80,22 @@ internal sealed class WriteTxn
 
     public DeleteRangeResponse DeleteRange(DeleteRangeRequest request)
     {
-        var range = KeyRange.FromRequest(request.Key, request.RangeEnd);
-        var doomed = new List<KeyHistory>();
-        if (range.IsSingleKey)
-        {
-            var history = state.Keys.Find(request.Key.Span);
-            if (history is not null && history.IsLive)
-            {
-                doomed.Add(history);
-            }
-        }
-        else
-        {
-            // Collect first: tombstones do not change the index, but the cursor must not see our own writes.
-            var cursor = state.Keys.Seek(range.Start.Span);
-            while (cursor.Next(out var history) && !range.IsPastEnd(history.Key.Span))
-            {
-                if (history.IsLive)
-                {
-                    doomed.Add(history);
-                }
-            }
-        }
-
+        // Collect first: the walk must not see this transaction's own tombstones.
+        var doomed = new List<KeyVersion>(state.Live(KeyRange.FromRequest(request.Key, request.RangeEnd), long.MaxValue));
         var response = new DeleteRangeResponse { Deleted = doomed.Count };
-        foreach (var history in doomed)
+        foreach (var victim in doomed)
         {
-            KeyValue? prevKv = request.PrevKv || events is not null ? history.ToKeyValue(history.Last) : null;
+            KeyValue? prevKv = request.PrevKv || events is not null ? victim.ToKeyValue() : null;
             if (request.PrevKv)
             {
                 response.PrevKvs.Add(prevKv);
             }
 
-            var tombstone = RevisionEntry.Tombstone(Revision, subRevision++);
-            state.Append(history, tombstone);
+            state.Append(victim.Key, RevisionEntry.Tombstone(Revision, subRevision++));
             events?.Add(new Event
             {
                 Type = Event.Types.EventType.Delete,
-                Kv = new KeyValue { Key = history.Key, ModRevision = Revision },
+                Kv = new KeyValue { Key = victim.Key, ModRevision = Revision },
                 PrevKv = prevKv,
             });
         }

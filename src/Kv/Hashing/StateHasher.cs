@@ -11,7 +11,7 @@ namespace RaftKv.Kv.Hashing;
 internal static class StateHasher
 {
     /// <summary>The versions visible to reads at or below <paramref name="revision"/> (those the compaction kept included).</summary>
-    public static uint HashKV(MvccState state, long revision)
+    public static uint HashKV(IMvccView state, long revision)
     {
         var crc = new Crc32();
         AppendKeys(crc, state, revision);
@@ -19,7 +19,7 @@ internal static class StateHasher
     }
 
     /// <summary>Everything: applied index, revisions, alarms and every retained version.</summary>
-    public static uint HashAll(MvccState state)
+    public static uint HashAll(IMvccView state)
     {
         var crc = new Crc32();
         Span<byte> scalars = stackalloc byte[24];
@@ -39,35 +39,25 @@ internal static class StateHasher
         return crc.GetCurrentHashAsUInt32();
     }
 
-    private static void AppendKeys(Crc32 crc, MvccState state, long revision)
+    private static void AppendKeys(Crc32 crc, IMvccView state, long revision)
     {
         Span<byte> fields = stackalloc byte[41];
-        var cursor = state.Keys.First();
-        while (cursor.Next(out var history))
+        foreach (var (key, entry) in state.AllVersions(revision))
         {
-            for (var i = 0; i < history.Count; i++)
+            BinaryPrimitives.WriteInt32LittleEndian(fields, key.Length);
+            crc.Append(fields[..4]);
+            crc.Append(key.Span);
+            BinaryPrimitives.WriteInt64LittleEndian(fields, entry.Main);
+            BinaryPrimitives.WriteInt32LittleEndian(fields[8..], entry.Sub);
+            fields[12] = entry.IsTombstone ? (byte)1 : (byte)0;
+            BinaryPrimitives.WriteInt64LittleEndian(fields[13..], entry.CreateRevision);
+            BinaryPrimitives.WriteInt64LittleEndian(fields[21..], entry.Version);
+            BinaryPrimitives.WriteInt64LittleEndian(fields[29..], entry.Lease);
+            BinaryPrimitives.WriteInt32LittleEndian(fields[37..], entry.Value?.Length ?? -1);
+            crc.Append(fields[..41]);
+            if (entry.Value is not null)
             {
-                ref readonly var entry = ref history[i];
-                if (entry.Main > revision)
-                {
-                    break;
-                }
-
-                BinaryPrimitives.WriteInt32LittleEndian(fields, history.Key.Length);
-                crc.Append(fields[..4]);
-                crc.Append(history.Key.Span);
-                BinaryPrimitives.WriteInt64LittleEndian(fields, entry.Main);
-                BinaryPrimitives.WriteInt32LittleEndian(fields[8..], entry.Sub);
-                fields[12] = entry.IsTombstone ? (byte)1 : (byte)0;
-                BinaryPrimitives.WriteInt64LittleEndian(fields[13..], entry.CreateRevision);
-                BinaryPrimitives.WriteInt64LittleEndian(fields[21..], entry.Version);
-                BinaryPrimitives.WriteInt64LittleEndian(fields[29..], entry.Lease);
-                BinaryPrimitives.WriteInt32LittleEndian(fields[37..], entry.Value?.Length ?? -1);
-                crc.Append(fields[..41]);
-                if (entry.Value is not null)
-                {
-                    crc.Append(entry.Value.Span);
-                }
+                crc.Append(entry.Value.Span);
             }
         }
     }

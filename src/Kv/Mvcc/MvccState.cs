@@ -7,7 +7,7 @@ namespace RaftKv.Kv.Mvcc;
 /// Raft index and the size estimate the quota is checked against. Pure data plus the invariants of changing it;
 /// what a request means lives in the executors.
 /// </summary>
-internal sealed class MvccState
+internal sealed partial class MvccState : IMvccState
 {
     /// <summary>
     /// Bytes counted for every stored version on top of its key and value: roughly what one version costs in

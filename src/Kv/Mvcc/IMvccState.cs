@@ -1,0 +1,27 @@
+using Google.Protobuf;
+
+namespace RaftKv.Kv.Mvcc;
+
+/// <summary>
+/// The state one command is applied to: a view that also takes writes. Writes of the transaction in progress go to
+/// revision <see cref="IMvccView.CurrentRevision"/> + 1 and are visible at once to reads at that revision (a txn's
+/// range after its put sees the put); <see cref="CommitRevision"/> makes it current. Only the applier thread uses it.
+/// </summary>
+internal interface IMvccState : IMvccView
+{
+    /// <summary>Records that the entry at <paramref name="raftIndex"/> is being applied; indexes only grow.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">When the index is not above the applied index.</exception>
+    void SetApplied(ulong raftIndex);
+
+    /// <summary>Adds one version of <paramref name="key"/> at revision <see cref="IMvccView.CurrentRevision"/> + 1.</summary>
+    void Append(ByteString key, in RevisionEntry entry);
+
+    /// <summary>Makes the changes of the write transaction in progress the current revision.</summary>
+    void CommitRevision(long revision);
+
+    /// <summary>
+    /// Drops every version no read at or after <paramref name="revision"/> can see: per key, everything older than its
+    /// newest version at or below the revision, and that version too when it is a tombstone.
+    /// </summary>
+    void Compact(long revision);
+}
