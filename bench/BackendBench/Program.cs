@@ -9,14 +9,19 @@ namespace RaftKv.Bench.Backend;
 /// Writes N keys of 1 KiB in batches of 100 (one applied Raft batch each, with its applied index), then reports
 /// throughput of the first and last 10% of keys, resident memory, the size estimate, reopen time, checkpoint time
 /// and random point-read latency. Usage: BackendBench [--keys N] [--reads N] [--dir PATH] [--cache-mib N] [--keep].
+/// With --stream: Write and Restore of the whole backend as a snapshot stream instead (<see cref="StreamBench"/>).
 /// </summary>
 public static class Program
 {
-    private const int ValueBytes = 1024;
+    internal const int ValueBytes = 1024;
     private const int KeysPerBatch = 100;
 
     public static int Main(string[] args)
     {
+        if (args.Contains(StreamBench.PhaseFlag))
+        {
+            return StreamBench.RunPhase(args, KvBackendOptions.Default with { BlockCacheSizeBytes = (long)IntFlag(args, "--cache-mib", 64) << 20 });
+        }
         var keys = IntFlag(args, "--keys", 1_000_000);
         var reads = IntFlag(args, "--reads", 100_000);
         var cacheMiB = IntFlag(args, "--cache-mib", 64);
@@ -31,7 +36,14 @@ public static class Program
         Directory.CreateDirectory(root);
         try
         {
-            Run(dbPath, Path.Combine(root, "checkpoint"), options, keys, reads);
+            if (args.Contains("--stream"))
+            {
+                StreamBench.Run(root, options, keys);
+            }
+            else
+            {
+                Run(dbPath, Path.Combine(root, "checkpoint"), options, keys, reads);
+            }
         }
         finally
         {
@@ -76,7 +88,7 @@ public static class Program
         backend.Dispose();
     }
 
-    private static (double First, double Last, double Total) WriteAll(KvBackend backend, int keys, int tenth)
+    internal static (double First, double Last, double Total) WriteAll(KvBackend backend, int keys, int tenth)
     {
         // Values are 1 KiB windows at scattered offsets of 4 MiB of random bytes: incompressible, as user values
         // often are, and different from each other (one repeated value would compress within a block).
@@ -130,14 +142,14 @@ public static class Program
     }
 
     /// <summary>A 16-byte key in scattered order (hash of i), as real keys arrive.</summary>
-    private static void KeyOf(int i, Span<byte> key)
+    internal static void KeyOf(int i, Span<byte> key)
     {
         var h = (ulong)i * 0x9E3779B97F4A7C15UL;
         BinaryPrimitives.WriteUInt64BigEndian(key, h ^ (h >> 29));
         BinaryPrimitives.WriteUInt64BigEndian(key[8..], (ulong)i);
     }
 
-    private static long RssMiB()
+    internal static long RssMiB()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
         {
@@ -150,10 +162,10 @@ public static class Program
         return -1;
     }
 
-    private static long DirectoryBytes(string path) =>
+    internal static long DirectoryBytes(string path) =>
         new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
 
-    private static void Row(string name, string value) => Console.WriteLine($"  {name,-30} {value}");
+    internal static void Row(string name, string value) => Console.WriteLine($"  {name,-30} {value}");
 
     private static string? Flag(string[] args, string name)
     {

@@ -9,11 +9,11 @@ public sealed class BackendIterator : IDisposable
     private readonly BackendView view;
     private readonly RocksDbSharp.Iterator inner;
     private readonly byte[] lowerStored; // Stored forms (with the user prefix) of the range's bounds.
-    private readonly byte[] upperStored;
+    private readonly byte[]? upperStored; // Null: no upper bound (a scan of every space).
     private bool valid;
     private bool disposed;
 
-    internal BackendIterator(BackendView view, RocksDbSharp.Iterator inner, byte[] lowerStored, byte[] upperStored)
+    internal BackendIterator(BackendView view, RocksDbSharp.Iterator inner, byte[] lowerStored, byte[]? upperStored)
     {
         this.view = view;
         this.inner = inner;
@@ -28,6 +28,9 @@ public sealed class BackendIterator : IDisposable
 
     /// <summary>The current key, without the backend's prefix.</summary>
     public ReadOnlySpan<byte> Key => CheckValid().GetKeySpan()[1..];
+
+    /// <summary>The current key as stored, with the first byte that names its space (<see cref="KeySpace"/>).</summary>
+    internal ReadOnlySpan<byte> StoredKey => CheckValid().GetKeySpan();
 
     /// <summary>The current value.</summary>
     public ReadOnlySpan<byte> Value => CheckValid().GetValueSpan();
@@ -61,7 +64,7 @@ public sealed class BackendIterator : IDisposable
 
     private void Settle()
     {
-        valid = inner.Valid() && inner.GetKeySpan().SequenceCompareTo(upperStored) < 0;
+        valid = inner.Valid() && (upperStored is null || inner.GetKeySpan().SequenceCompareTo(upperStored) < 0);
         if (!inner.Valid())
         {
             // Valid() is also false on an I/O or checksum error: surface it instead of ending the range early.

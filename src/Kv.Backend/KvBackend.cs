@@ -228,7 +228,8 @@ public sealed class KvBackend : IDisposable
         return BinaryPrimitives.ReadUInt64BigEndian(index);
     }
 
-    private static ulong ReadCheckpointIndex(string fullPath)
+    /// <summary>The applied index of a closed backend directory (a checkpoint, a restored or staged backend), opened read-only.</summary>
+    internal static ulong ReadCheckpointIndex(string fullPath)
     {
         using var readOnly = RocksDb.OpenReadOnly(new DbOptions(), fullPath, errorIfLogFileExists: false);
         return ReadMetadata(fullPath, key => readOnly.Get(key));

@@ -1,7 +1,11 @@
 namespace RaftKv.Kv.Backend.Tests;
 
-/// <summary>The test assembly's entry point: only the crash test's child process runs it.</summary>
+/// <summary>The test assembly's entry point: only the crash tests' child processes run it.</summary>
 public static class Program
 {
-    public static int Main(string[] args) => CrashWriter.Run(args);
+    public static int Main(string[] args) => args.FirstOrDefault() switch
+    {
+        SwitchCrashChild.StepCommand or SwitchCrashChild.LoopCommand => SwitchCrashChild.Run(args),
+        _ => CrashWriter.Run(args),
+    };
 }
