@@ -32,6 +32,14 @@ public sealed class KvStore : IDisposable
     {
     }
 
+    /// <summary>
+    /// Opens the store kept on disk at <paramref name="directory"/> (a RocksDB backend, created when missing): the
+    /// state is read in place, nothing is rebuilt, and <see cref="AppliedIndex"/> says which log entries it holds.
+    /// </summary>
+    /// <exception cref="Backend.BackendFormatException">When the directory holds something that is not a store of this format.</exception>
+    public static KvStore OpenOnDisk(string directory, KvStoreOptions? options = null, Backend.KvBackendOptions? backendOptions = null) =>
+        new(options ?? new KvStoreOptions(), DiskEngine.Open(directory, backendOptions ?? Backend.KvBackendOptions.Default));
+
     private KvStore(KvStoreOptions options, IKvEngine engine)
     {
         options.Validate();
@@ -80,6 +88,71 @@ public sealed class KvStore : IDisposable
         }
 
         return Apply(raftIndex, parsed);
+    }
+
+    /// <summary>
+    /// Applies a committed entry unless the store holds it already, and says which: null when
+    /// <paramref name="raftIndex"/> is at or below <see cref="AppliedIndex"/> (a snapshot installed meanwhile brought
+    /// the store past it, or a restarted member replays the log its store kept). The check and the apply are one step,
+    /// so a snapshot switched in concurrently cannot make an entry apply twice.
+    /// </summary>
+    public ApplyResult? ApplyIfNew(ulong raftIndex, ReadOnlySpan<byte> command)
+    {
+        KvCommand? parsed = null;
+        try
+        {
+            parsed = KvCommand.Parser.ParseFrom(command);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+        }
+
+        return engine.Apply(state => state.AppliedIndex >= raftIndex ? null
+            : parsed is null ? CommandApplier.Malformed(state, raftIndex) : applier.Apply(state, raftIndex, parsed));
+    }
+
+    /// <summary>Like <see cref="MarkApplied"/>, for an entry without a command; false when the store held it already.</summary>
+    public bool MarkAppliedIfNew(ulong raftIndex) => engine.Apply(state =>
+    {
+        if (state.AppliedIndex >= raftIndex)
+        {
+            return false;
+        }
+
+        state.SetApplied(raftIndex);
+        return true;
+    });
+
+    /// <summary>Whether the state lives on disk (<see cref="OpenOnDisk"/>) rather than in memory.</summary>
+    public bool IsOnDisk => engine is DiskEngine;
+
+    /// <summary>
+    /// What the state takes on its medium (etcd's db size): the disk engine's files, or <see cref="SizeBytes"/> in
+    /// memory. The quota is checked against <see cref="SizeBytes"/>, the same on every member.
+    /// </summary>
+    public long PhysicalSizeBytes => engine is DiskEngine disk ? disk.PhysicalSizeBytes : SizeBytes;
+
+    /// <summary>
+    /// Disk engine: makes every applied entry durable (so the Raft log below <see cref="AppliedIndex"/> may be
+    /// released). In memory there is nothing to make durable: a snapshot is the durable copy.
+    /// </summary>
+    public void FlushDurable() => (engine as DiskEngine)?.FlushDurable();
+
+    /// <summary>Disk engine: compacts the files online (etcd's defragment, which there stops the world); nothing in memory.</summary>
+    public void Defragment() => (engine as DiskEngine)?.CompactPhysically();
+
+    /// <summary>
+    /// Disk engine: installs a snapshot stream written by <see cref="WriteSnapshot(Stream)"/> of another member when it is ahead
+    /// of this store: built and verified in a staging directory first, then switched in atomically (a crash leaves the
+    /// old state or the new). Returns the snapshot's applied index; the store then holds at least that index.
+    /// </summary>
+    /// <exception cref="KvSnapshotCorruptException">The stream is damaged or truncated; nothing changed.</exception>
+    /// <exception cref="InvalidOperationException">The store is in memory.</exception>
+    public ulong ReceiveSnapshot(Stream source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var disk = engine as DiskEngine ?? throw new InvalidOperationException("only a store on disk receives snapshots as streams");
+        return disk.Receive(source, onlyIfNewer: true, cancellationToken).AppliedIndex;
     }
 
     /// <summary>Applies one committed Raft entry; the result is identical on every member.</summary>
@@ -205,17 +278,28 @@ public sealed class KvStore : IDisposable
     public KvStoreSnapshot CaptureSnapshot() => new(engine.CaptureSnapshot());
 
     /// <summary>
-    /// Writes the whole state to <paramref name="destination"/> as it streams (64 KiB frames with checksums),
-    /// never holding it in one buffer: <see cref="CaptureSnapshot"/> then <see cref="KvStoreSnapshot.WriteTo"/>.
-    /// Applying waits for the capture only, not for the write, which shows the state as of the capture.
+    /// Writes the whole state to <paramref name="destination"/> as it streams (frames with checksums), never holding it
+    /// in one buffer. In memory: <see cref="CaptureSnapshot"/> then <see cref="KvStoreSnapshot.WriteTo"/>; applying
+    /// waits for the capture only. On disk: every record of a backend view taken now, with no wait at all. Either way
+    /// the stream shows one applied entry's state, whole.
     /// </summary>
-    public void WriteSnapshot(Stream destination)
+    public void WriteSnapshot(Stream destination) => WriteSnapshot(destination, CancellationToken.None);
+
+    /// <summary>As <see cref="WriteSnapshot(Stream)"/>; the disk engine stops between frames when cancelled.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled; the destination holds an unterminated prefix.</exception>
+    public void WriteSnapshot(Stream destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(destination);
+        if (engine is DiskEngine disk)
+        {
+            disk.WriteSnapshot(destination, cancellationToken);
+            return;
+        }
+
         CaptureSnapshot().WriteTo(destination);
     }
 
-    /// <summary>Reads a store written by <see cref="WriteSnapshot"/>, verifying every checksum.</summary>
+    /// <summary>Reads a store written by <see cref="WriteSnapshot(Stream)"/>, verifying every checksum.</summary>
     /// <exception cref="KvSnapshotCorruptException">When the stream is truncated, altered or not a snapshot.</exception>
     public static KvStore Restore(Stream source, KvStoreOptions? options = null)
     {
@@ -224,7 +308,7 @@ public sealed class KvStore : IDisposable
     }
 
     /// <summary>
-    /// Replaces the whole state with a snapshot written by <see cref="WriteSnapshot"/> (a snapshot installed from the
+    /// Replaces the whole state with a snapshot written by <see cref="WriteSnapshot(Stream)"/> (a snapshot installed from the
     /// leader). The snapshot is read and verified first, without holding anything up; then the state is swapped under
     /// the write lock, so a reader running meanwhile sees the old state or the new one, whole, and a caller holding
     /// this store never finds it disposed.

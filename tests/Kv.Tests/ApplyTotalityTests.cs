@@ -111,8 +111,8 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
 
     /// <summary>
     /// Random commands, many of them invalid (unknown enums, empty keys, huge or negative revisions, deep txns,
-    /// garbage bytes), applied to three replicas with different local options: apply never throws and the replicas
-    /// end identical.
+    /// garbage bytes), applied to three replicas with different local options, the third on the disk engine: apply
+    /// never throws and the replicas end identical.
     /// </summary>
     [Theory]
     [MemberData(nameof(Seeds))]
@@ -121,7 +121,7 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
         var random = new Random(seed);
         using var a = new TestStore(new KvStoreOptions { QuotaBytes = 4096 });
         using var b = new TestStore(new KvStoreOptions { QuotaBytes = -1, CollectEvents = false });
-        using var c = new TestStore(new KvStoreOptions { MaxRequestBytes = 100, MaxTxnOps = 1 });
+        using var c = TestStore.OnDisk(new KvStoreOptions { MaxRequestBytes = 100, MaxTxnOps = 1 });
         var step = 0;
         try
         {
@@ -151,6 +151,7 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
         Assert.Equal(a.Store.Hash().Hash, b.Store.Hash().Hash);
         Assert.Equal(a.Store.Hash().Hash, c.Store.Hash().Hash);
         a.Store.CheckInvariants();
+        c.Store.CheckInvariants();
     }
 
     private static void Agree(ApplyResult a, ApplyResult b, ApplyResult c)

@@ -5,10 +5,12 @@ namespace RaftKv.Kv.Tests;
 
 public sealed class ConcurrencyTests
 {
-    [Fact]
-    public async Task ReadersSeeWholeTxnsWhileTheApplierRuns()
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("disk")]
+    public async Task ReadersSeeWholeTxnsWhileTheApplierRuns(string engine)
     {
-        using var s = new TestStore();
+        using var s = TestStore.Of(engine);
         s.Txn(new TxnRequest { Success = { PutOp("left", "0"), PutOp("right", "0") } });
         using var done = new CancellationTokenSource();
         var all = new RangeRequest { Key = B("left"), RangeEnd = B("rightz") };

@@ -10,16 +10,20 @@ namespace RaftKv.Kv.Tests;
 /// </summary>
 public sealed class ReplaceWhileReadingTests
 {
-    [Fact]
-    public async Task ReadsRacingSnapshotInstalls_SeeOneWholeStateOrTheOther()
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("disk")]
+    public async Task ReadsRacingSnapshotInstalls_SeeOneWholeStateOrTheOther(string engine)
     {
-        using var source = new TestStore();
+        using var source = TestStore.Of(engine);
         for (var i = 0; i < 50; i++) source.Put($"k{i:D2}", "old");
         var oldSnapshot = Snapshot(source.Store);
         for (var i = 0; i < 50; i++) source.Put($"k{i:D2}", "new");
         var newSnapshot = Snapshot(source.Store);
 
-        using var store = KvStore.Restore(new MemoryStream(oldSnapshot));
+        using var target = TestStore.Of(engine);
+        target.Store.ReplaceWith(new MemoryStream(oldSnapshot));
+        var store = target.Store;
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         var reads = 0;
         var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
@@ -32,21 +36,27 @@ public sealed class ReplaceWhileReadingTests
             }
         })).ToArray();
 
-        // Bounded by the token: at least 200 installs, and on until the readers have read 200 times.
+        // Bounded by the token: at least 200 installs (on disk, where each builds and opens a database, what 2 s allow),
+        // and on until the readers have read 200 times.
+        var installs = 0;
         for (var round = 0; !stop.IsCancellationRequested && (round < 200 || Volatile.Read(ref reads) < 200); round++)
         {
             store.ReplaceWith(new MemoryStream(round % 2 == 0 ? newSnapshot : oldSnapshot));
+            installs++;
         }
 
         await stop.CancelAsync();
         await Task.WhenAll(readers);
         Assert.True(reads >= 200, $"only {reads} reads raced the installs");
+        Assert.True(installs >= 3, $"only {installs} installs raced the reads");
     }
 
-    [Fact]
-    public void ACorruptSnapshotChangesNothing()
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("disk")]
+    public void ACorruptSnapshotChangesNothing(string engine)
     {
-        using var s = new TestStore();
+        using var s = TestStore.Of(engine);
         s.Put("a", "1");
         var before = s.Store.Hash().Hash;
         var corrupt = Snapshot(s.Store);

@@ -7,8 +7,43 @@ namespace RaftKv.Kv.Tests;
 internal sealed class TestStore : IDisposable
 {
     private ulong nextIndex = 1;
+    private readonly string? directory;
 
     public TestStore(KvStoreOptions? options = null) => Store = new KvStore(options);
+
+    private TestStore(string directory, KvStoreOptions? options)
+    {
+        this.directory = directory;
+        Store = KvStore.OpenOnDisk(directory, options, SmallBackend);
+        nextIndex = Store.AppliedIndex + 1;
+    }
+
+    /// <summary>Small caches and write buffers: the tests make many stores, none of them large.</summary>
+    public static Backend.KvBackendOptions SmallBackend { get; } = new() { BlockCacheSizeBytes = 4 << 20, WriteBufferSizeBytes = 4 << 20, OpenFilesMax = 64 };
+
+    /// <summary>A store on the disk engine, in a fresh temporary directory removed on dispose.</summary>
+    public static TestStore OnDisk(KvStoreOptions? options = null) =>
+        new(Path.Combine(Path.GetTempPath(), "raftkv-kv-" + Guid.NewGuid().ToString("N")), options);
+
+    /// <summary>Makes a store of the named engine ("memory" or "disk").</summary>
+    public static TestStore Of(string engine, KvStoreOptions? options = null) => engine switch
+    {
+        "memory" => new TestStore(options),
+        "disk" => OnDisk(options),
+        _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "memory or disk"),
+    };
+
+    public bool IsOnDisk => directory is not null;
+
+    /// <summary>Disk engine: closes the store and opens its directory again, as a restarted member does.</summary>
+    public void Reopen()
+    {
+        var path = directory ?? throw new InvalidOperationException("only a disk store can be reopened");
+        var options = Store.Options;
+        Store.Dispose();
+        Store = KvStore.OpenOnDisk(path, options, SmallBackend);
+        Assert.Equal(nextIndex - 1, Store.AppliedIndex);
+    }
 
     public TestStore(KvStore store)
     {
@@ -52,12 +87,18 @@ internal sealed class TestStore : IDisposable
         return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToStringUtf8();
     }
 
-    /// <summary>Snapshots the store and continues on the restored copy.</summary>
+    /// <summary>Snapshots the store and continues on the restored copy (the disk engine installs it in place, as a follower does).</summary>
     public void SnapshotAndRestore()
     {
         using var buffer = new MemoryStream();
         Store.WriteSnapshot(buffer);
         buffer.Position = 0;
+        if (IsOnDisk)
+        {
+            Store.ReplaceWith(buffer);
+            return;
+        }
+
         var restored = KvStore.Restore(buffer, Store.Options);
         Store.Dispose();
         Store = restored;
@@ -78,5 +119,12 @@ internal sealed class TestStore : IDisposable
 
     public static RequestOp TxnOp(TxnRequest txn) => new() { RequestTxn = txn };
 
-    public void Dispose() => Store.Dispose();
+    public void Dispose()
+    {
+        Store.Dispose();
+        if (directory is not null && Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }

@@ -11,4 +11,7 @@ public static class MvccSpace
 
     /// <summary>Changes in revision order: <see cref="ChangeKey"/> to the changed user key.</summary>
     public const byte Changes = (byte)'c';
+
+    /// <summary>The MVCC scalars (revisions, logical size, alarms), written with every applied batch.</summary>
+    public const byte Meta = (byte)'m';
 }

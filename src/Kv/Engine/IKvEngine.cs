@@ -34,7 +34,7 @@ internal interface IKvEngine : IDisposable
 }
 
 /// <summary>The scalar state of a store after an applied entry.</summary>
-internal readonly record struct StoreScalars(ulong AppliedIndex, long CurrentRevision, long CompactRevision, long SizeBytes, long EntryCount)
+internal sealed record StoreScalars(ulong AppliedIndex, long CurrentRevision, long CompactRevision, long SizeBytes, long EntryCount)
 {
     public static StoreScalars Of(IMvccView view) =>
         new(view.AppliedIndex, view.CurrentRevision, view.CompactRevision, view.SizeBytes, view.EntryCount);

@@ -16,44 +16,47 @@ public sealed class ModelPropertyTests(ITestOutputHelper output)
 {
     private const int Steps = 1200;
 
-    public static TheoryData<int> Seeds()
+    public static TheoryData<int, string> Seeds()
     {
-        var data = new TheoryData<int>();
-        if (int.TryParse(Environment.GetEnvironmentVariable("KV_PROPERTY_SEED"), out var only))
+        var data = new TheoryData<int, string>();
+        var seeds = int.TryParse(Environment.GetEnvironmentVariable("KV_PROPERTY_SEED"), out var only)
+            ? [only]
+            : new[] { 1, 2, 3, 17, 4242, 90210 };
+        foreach (var seed in seeds)
         {
-            data.Add(only);
-            return data;
-        }
-
-        foreach (var seed in new[] { 1, 2, 3, 17, 4242, 90210 })
-        {
-            data.Add(seed);
+            data.Add(seed, "memory");
+            data.Add(seed, "disk");
         }
 
         return data;
     }
 
+    /// <summary>
+    /// With "disk", the first store is on the disk engine and, where the second snapshots, is either closed and
+    /// reopened (a restart) or snapshotted and installed in place (a follower's catch-up), while the second, in memory,
+    /// keeps snapshotting: the two engines must answer alike.
+    /// </summary>
     [Theory]
     [MemberData(nameof(Seeds))]
-    public void StoreMatchesModelAndStaysDeterministic(int seed)
+    public void StoreMatchesModelAndStaysDeterministic(int seed, string engine)
     {
         var step = 0;
         try
         {
-            Run(seed, ref step);
+            Run(seed, engine, ref step);
         }
         catch (Exception e)
         {
-            output.WriteLine($"failing seed {seed} at step {step}; replay with KV_PROPERTY_SEED={seed}");
-            throw new Xunit.Sdk.XunitException($"seed {seed}, step {step} (KV_PROPERTY_SEED={seed}): {e}");
+            output.WriteLine($"failing seed {seed} ({engine}) at step {step}; replay with KV_PROPERTY_SEED={seed}");
+            throw new Xunit.Sdk.XunitException($"seed {seed}, {engine}, step {step} (KV_PROPERTY_SEED={seed}): {e}");
         }
     }
 
-    private static void Run(int seed, ref int step)
+    private static void Run(int seed, string engine, ref int step)
     {
         var random = new Random(seed);
         var model = new HistoryModel();
-        using var plain = new TestStore();
+        using var plain = TestStore.Of(engine);
         using var snapshotting = new TestStore();
         for (step = 0; step < Steps; step++)
         {
@@ -77,6 +80,15 @@ public sealed class ModelPropertyTests(ITestOutputHelper output)
 
             if (random.Next(40) == 0)
             {
+                if (plain.IsOnDisk && random.Next(2) == 0)
+                {
+                    plain.Reopen();
+                }
+                else if (plain.IsOnDisk)
+                {
+                    plain.SnapshotAndRestore();
+                }
+
                 snapshotting.SnapshotAndRestore();
             }
 
@@ -91,6 +103,7 @@ public sealed class ModelPropertyTests(ITestOutputHelper output)
 
         Assert.Equal(plain.Store.Hash().Hash, snapshotting.Store.Hash().Hash);
         plain.SnapshotAndRestore();
+
         Assert.Equal(plain.Store.Hash().Hash, snapshotting.Store.Hash().Hash);
         for (var r = Math.Max(1, model.CompactRevision); r <= model.CurrentRevision; r++)
         {

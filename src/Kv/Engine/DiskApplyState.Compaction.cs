@@ -1,0 +1,86 @@
+using RaftKv.Kv.Backend.Mvcc;
+using RaftKv.Kv.Mvcc;
+
+namespace RaftKv.Kv.Engine;
+
+/// <summary>Compaction on disk: the same versions go as in <see cref="MvccState.Compact"/>, found through the change history.</summary>
+internal sealed partial class DiskApplyState
+{
+    private static readonly byte[] VersionSpaceStart = [MvccSpace.Versions];
+    private static readonly byte[] VersionSpaceEnd = [MvccSpace.Versions + 1];
+
+    /// <summary>
+    /// Walks the changes from the previous compaction to <paramref name="revision"/>. A change superseded at or
+    /// below the revision loses its version; the newest change of a key at or below it keeps its version unless it is
+    /// a tombstone, and takes with it the one version older than the previous compaction that that compaction kept
+    /// (whose change is gone). Changes below the revision are dropped; those at it stay, so a watcher may start there.
+    /// </summary>
+    /// <remarks>
+    /// All in this entry's batch: its size grows with the writes since the previous compaction (etcd compacts in
+    /// the background in chunks; so could this, with the compact revision committed first).
+    /// </remarks>
+    public void Compact(long revision)
+    {
+        if (revision <= meta.CompactRevision || revision > meta.CurrentRevision)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(revision), revision, $"compaction must lie in ({meta.CompactRevision}, {meta.CurrentRevision}]");
+        }
+
+        var previous = Math.Max(0, meta.CompactRevision);
+        var view = committed.Backend;
+        using var changes = view.Iterate(ChangeKey.Encode(previous, 0), ChangeKey.Encode(revision + 1, 0));
+        using var versions = view.Iterate(VersionSpaceStart, VersionSpaceEnd);
+        long sizeBytes = meta.SizeBytes, entryCount = meta.EntryCount;
+        for (; changes.Valid; changes.Next())
+        {
+            var (main, sub) = ChangeKey.Decode(changes.Key);
+            var key = changes.Value.ToArray();
+            if (main < revision)
+            {
+                batch.Delete(changes.Key);
+            }
+
+            var exact = VersionKey.Encode(key, main, sub);
+            versions.Seek(exact);
+            if (!versions.Valid || !versions.Key.SequenceEqual(exact))
+            {
+                continue; // a tombstone the previous compaction dropped at its own revision
+            }
+
+            var version = VersionRecord.Decode(main, sub, versions.Value);
+            var newest = committed.TryGetVersion(key, revision, out var visible) && visible.Main == main && visible.Sub == sub;
+            if (!newest || version.IsTombstone)
+            {
+                Drop(key, version, ref sizeBytes, ref entryCount);
+            }
+
+            if (newest)
+            {
+                // Versions older than the previous compaction have no change left to visit: at most the one it kept.
+                for (versions.Next(); versions.Valid; versions.Next())
+                {
+                    var (olderKey, olderMain, olderSub) = VersionKey.Decode(versions.Key);
+                    if (!olderKey.AsSpan().SequenceEqual(key))
+                    {
+                        break;
+                    }
+
+                    if (olderMain < previous)
+                    {
+                        Drop(key, VersionRecord.Decode(olderMain, olderSub, versions.Value), ref sizeBytes, ref entryCount);
+                    }
+                }
+            }
+        }
+
+        meta = meta with { CompactRevision = revision, SizeBytes = sizeBytes, EntryCount = entryCount };
+    }
+
+    private void Drop(byte[] key, in StoredVersion version, ref long sizeBytes, ref long entryCount)
+    {
+        batch.Delete(VersionKey.Encode(key, version.Main, version.Sub));
+        sizeBytes -= MvccState.EntryCost(key.Length, version.IsTombstone ? 0 : version.Value.Length);
+        entryCount--;
+    }
+}

@@ -1,0 +1,140 @@
+using RaftKv.Kv.Backend;
+using RaftKv.Kv.Backend.Snapshots;
+using RaftKv.Kv.Mvcc;
+
+namespace RaftKv.Kv.Engine;
+
+/// <summary>
+/// The state on disk, in one <see cref="KvBackend"/> (RocksDB): each applied entry is one atomic backend write of
+/// its versions, its changes, the scalar record and the applied index; each read runs on its own backend view, so
+/// readers never wait for the applier nor it for them. Opening reads the scalar record only: nothing is rebuilt.
+/// Memory is bounded by the backend's caches, not by the data.
+/// </summary>
+internal sealed partial class DiskEngine : IKvEngine
+{
+    // Readers and the applier hold it shared; only a switch to another backend (snapshot install) holds it alone.
+    private readonly ReaderWriterLockSlim swap = new(LockRecursionPolicy.NoRecursion);
+    private readonly KvBackendOptions backendOptions;
+    private readonly StateDirectory? root;
+    private KvBackend backend;
+    private StoreScalars scalars;
+
+    private DiskEngine(KvBackend backend, KvBackendOptions backendOptions, StateDirectory? root)
+    {
+        this.backend = backend;
+        this.backendOptions = backendOptions;
+        this.root = root;
+        scalars = Read(StoreScalars.Of);
+    }
+
+    /// <summary>The backend's directory.</summary>
+    public string Directory => backend.Directory;
+
+    public StoreScalars Scalars => Volatile.Read(ref scalars);
+
+    /// <summary>
+    /// Opens (or creates) the member's state root at <paramref name="directory"/>: the backend its pointer file
+    /// names, and room to stage snapshots beside it. What an interrupted switch left behind is removed first.
+    /// </summary>
+    public static DiskEngine Open(string directory, KvBackendOptions backendOptions)
+    {
+        var root = StateDirectory.Open(directory, backendOptions);
+        return new DiskEngine(KvBackend.Open(root.LivePath, backendOptions), backendOptions, root);
+    }
+
+    public T Read<T>(Func<IMvccView, T> read)
+    {
+        swap.EnterReadLock();
+        try
+        {
+            using var view = new DiskView(backend.OpenView(), backend.Directory);
+            return read(view);
+        }
+        finally
+        {
+            swap.ExitReadLock();
+        }
+    }
+
+    public T Apply<T>(Func<IMvccState, T> apply)
+    {
+        swap.EnterReadLock();
+        try
+        {
+            using var committed = new DiskView(backend.OpenView(), backend.Directory);
+            using var batch = new BackendBatch();
+            var state = new DiskApplyState(backend, batch, committed, committed.Alarms);
+            var result = apply(state);
+            if (!state.Applied)
+            {
+                return result; // the entry was already held (it came with a snapshot): nothing to write
+            }
+
+            state.Commit();
+            Volatile.Write(ref scalars, StoreScalars.Of(state));
+            return result;
+        }
+        finally
+        {
+            swap.ExitReadLock();
+        }
+    }
+
+    /// <summary>Makes every applied entry durable (RocksDB's WAL fsynced): call before the Raft log below the applied index is released.</summary>
+    public void FlushDurable()
+    {
+        swap.EnterReadLock();
+        try
+        {
+            backend.FlushDurable();
+        }
+        finally
+        {
+            swap.ExitReadLock();
+        }
+    }
+
+    /// <summary>The backend's on-disk size (etcd's db size), from RocksDB's estimates.</summary>
+    public long PhysicalSizeBytes => backend.ApproximateSizeBytes;
+
+    /// <summary>Asks RocksDB to compact the whole key space now (etcd's defragment), online: reads and writes go on.</summary>
+    public void CompactPhysically()
+    {
+        swap.EnterReadLock();
+        try
+        {
+            backend.CompactAll();
+        }
+        finally
+        {
+            swap.ExitReadLock();
+        }
+    }
+
+    public void CheckInvariants() => Read(view =>
+    {
+        long size = 0, count = 0;
+        foreach (var (key, entry) in view.AllVersions(long.MaxValue))
+        {
+            size += MvccState.EntryCost(key.Length, entry.Value?.Length ?? 0);
+            count++;
+            if (entry.Main > view.CurrentRevision)
+            {
+                throw new InvalidOperationException($"a version at {entry.Main} is newer than the revision {view.CurrentRevision}");
+            }
+        }
+
+        if (size != view.SizeBytes || count != view.EntryCount)
+        {
+            throw new InvalidOperationException($"size {view.SizeBytes}/{view.EntryCount} but versions add up to {size}/{count}");
+        }
+
+        return 0;
+    });
+
+    public void Dispose()
+    {
+        backend.Dispose();
+        swap.Dispose();
+    }
+}
