@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RaftKv.Raft.Hosting;
@@ -6,7 +7,8 @@ namespace RaftKv.Raft.Transport;
 
 /// <summary>
 /// <see cref="IRaftTransport"/> over gRPC: one <see cref="PeerSender"/> per peer for outbound traffic, and
-/// <see cref="RaftPeerService"/> (mapped on the peer URL) for inbound traffic.
+/// <see cref="RaftPeerService"/> (mapped on the peer URL) for inbound traffic. Snapshots travel on calls of their
+/// own, their data inline, or as the state machine's payload when <see cref="TransportOptions.SnapshotPayloads"/> is set.
 /// </summary>
 public sealed class GrpcTransport : IRaftTransport
 {
@@ -19,8 +21,10 @@ public sealed class GrpcTransport : IRaftTransport
     public GrpcTransport(TransportOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         _options = options;
         _logger = logger ?? NullLogger.Instance;
+        Snapshots = new SnapshotReceiver(this);
     }
 
     /// <summary>The settings.</summary>
@@ -28,6 +32,21 @@ public sealed class GrpcTransport : IRaftTransport
 
     /// <summary>Where inbound messages go; null until started.</summary>
     public IRaftInbox? Inbox => Volatile.Read(ref _inbox);
+
+    /// <summary>Receives the snapshots sent to this member (one payload at a time).</summary>
+    internal SnapshotReceiver Snapshots { get; }
+
+    /// <summary>Refuses a call from another cluster, or addressed to another member.</summary>
+    /// <exception cref="RpcException">FailedPrecondition: the ids do not match.</exception>
+    internal void CheckIdentity(ulong clusterId, ulong to)
+    {
+        if (clusterId != _options.ClusterId)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"cluster id mismatch: this member belongs to cluster {_options.ClusterId:x16}, the sender to {clusterId:x16}"));
+        if (to != _options.LocalId)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"member id mismatch: this is member {_options.LocalId:x16}, the sender addressed {to:x16}"));
+    }
 
     /// <inheritdoc />
     public void Start(IRaftInbox inbox)

@@ -31,7 +31,22 @@ public static class MessageCodec
 
     /// <summary>Core form of a wire message; <paramref name="snapshotData"/> is the reassembled data of a snapshot message.</summary>
     /// <exception cref="InvalidDataException">The message is malformed.</exception>
-    public static Message FromWire(RaftMessage wire, ReadOnlyMemory<byte> snapshotData = default)
+    public static Message FromWire(RaftMessage wire, ReadOnlyMemory<byte> snapshotData = default) => FromWire(wire, snapshotData, checkData: true);
+
+    /// <summary>
+    /// Core form of a snapshot message whose state travelled as a payload: <paramref name="descriptor"/> (what
+    /// <see cref="Hosting.ISnapshotPayloads.AcceptPayload"/> returned) becomes the snapshot's data, in place of the
+    /// empty data the sender announced.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The message is malformed or not a snapshot.</exception>
+    internal static Message FromWireWithDescriptor(RaftMessage wire, ReadOnlyMemory<byte> descriptor)
+    {
+        ArgumentNullException.ThrowIfNull(wire);
+        if (wire.Type != (uint)MessageType.Snapshot) throw new InvalidDataException($"message type {wire.Type} carries no snapshot");
+        return FromWire(wire, descriptor, checkData: false);
+    }
+
+    private static Message FromWire(RaftMessage wire, ReadOnlyMemory<byte> snapshotData, bool checkData)
     {
         ArgumentNullException.ThrowIfNull(wire);
         if (wire.Type is 0 or > (uint)MessageType.TimeoutNow) throw new InvalidDataException($"unknown message type {wire.Type}");
@@ -52,9 +67,9 @@ public static class MessageCodec
         if (type == MessageType.Snapshot)
         {
             var meta = wire.Snapshot ?? throw new InvalidDataException("snapshot message without snapshot metadata");
-            if ((ulong)snapshotData.Length != meta.DataBytes)
+            if (checkData && (ulong)snapshotData.Length != meta.DataBytes)
                 throw new InvalidDataException($"snapshot data is {snapshotData.Length} bytes, metadata says {meta.DataBytes}");
-            if (Crc32(snapshotData.Span) != meta.DataCrc32) throw new InvalidDataException("snapshot data checksum mismatch");
+            if (checkData && Crc32(snapshotData.Span) != meta.DataCrc32) throw new InvalidDataException("snapshot data checksum mismatch");
             if (meta.Voters.Count == 0) throw new InvalidDataException("snapshot without voters");
             snapshot = new Snapshot(new Raft.SnapshotMetadata(meta.Index, meta.Term, new ConfState(meta.Voters)), snapshotData);
         }

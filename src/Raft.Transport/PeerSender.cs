@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
@@ -130,57 +129,6 @@ internal sealed partial class PeerSender : IAsyncDisposable
         return next > _options.ReconnectMaxDelay ? _options.ReconnectMaxDelay : next;
     }
 
-    private async Task RunSnapshotsAsync()
-    {
-        var client = new RaftPeer.RaftPeerClient(_channel);
-        try
-        {
-            await foreach (var message in _snapshots.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
-            {
-                var delivered = false;
-                try
-                {
-                    delivered = await SendSnapshotAsync(client, message).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is RpcException or IOException or HttpRequestException)
-                {
-                    LogSnapshotFailed(_logger, _options.NameOf(_peerId), e.Message);
-                }
-                _inbox.ReportSnapshot(_peerId, delivered);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private async Task<bool> SendSnapshotAsync(RaftPeer.RaftPeerClient client, Message message)
-    {
-        var data = message.Snapshot!.Data;
-        using var call = client.InstallSnapshot(cancellationToken: _stop.Token);
-        var first = true;
-        var offset = 0;
-        do
-        {
-            var length = Math.Min(_options.SnapshotChunkBytes, data.Length - offset);
-            var chunk = new SnapshotChunk
-            {
-                ClusterId = _options.ClusterId,
-                Data = UnsafeByteOperations.UnsafeWrap(data.Slice(offset, length)),
-                Last = offset + length == data.Length,
-            };
-            if (first) chunk.Message = MessageCodec.ToWire(message);
-            await call.RequestStream.WriteAsync(chunk, _stop.Token).ConfigureAwait(false);
-            offset += length;
-            first = false;
-        }
-        while (offset < data.Length);
-        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
-        var reply = await call.ResponseAsync.ConfigureAwait(false);
-        if (!reply.Accepted) LogSnapshotFailed(_logger, _options.NameOf(_peerId), reply.Error);
-        return reply.Accepted;
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -200,6 +148,4 @@ internal sealed partial class PeerSender : IAsyncDisposable
     [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "stream to {Peer} at {Address} broke: {Reason}")]
     private static partial void LogStreamBroken(ILogger logger, string peer, Uri address, string reason);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "snapshot to {Peer} failed: {Reason}")]
-    private static partial void LogSnapshotFailed(ILogger logger, string peer, string reason);
 }

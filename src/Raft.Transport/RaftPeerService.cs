@@ -5,7 +5,7 @@ using RaftKv.Raft.Transport.Protocol;
 
 namespace RaftKv.Raft.Transport;
 
-/// <summary>The inbound side: receives message batches and snapshot chunks from peers and hands them to the host.</summary>
+/// <summary>The inbound side: receives message batches and snapshots (see <see cref="SnapshotReceiver"/>) from peers and hands them to the host.</summary>
 public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplicationLifetime lifetime, ILogger<RaftPeerService> logger) : RaftPeer.RaftPeerBase
 {
     /// <inheritdoc />
@@ -59,38 +59,9 @@ public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplic
     {
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(context);
-        RaftMessage? header = null;
-        byte[]? data = null;
-        var received = 0L;
-        await foreach (var chunk in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
-        {
-            if (header is null)
-            {
-                header = chunk.Message ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "first snapshot chunk carries no message"));
-                CheckIdentity(chunk.ClusterId, header.To);
-                var total = (long)(header.Snapshot?.DataBytes ?? 0);
-                if (total > transport.Options.MaxSnapshotBytes || total > Array.MaxLength)
-                    return new SnapshotReply { Accepted = false, Error = $"snapshot of {total} bytes exceeds the limit of {transport.Options.MaxSnapshotBytes}" };
-                data = GC.AllocateUninitializedArray<byte>((int)total);
-            }
-            if (received + chunk.Data.Length > data!.Length)
-                return new SnapshotReply { Accepted = false, Error = "snapshot data longer than announced" };
-            chunk.Data.Span.CopyTo(data.AsSpan((int)received));
-            received += chunk.Data.Length;
-        }
-        if (header is null) return new SnapshotReply { Accepted = false, Error = "empty snapshot stream" };
-        Message message;
-        try
-        {
-            message = MessageCodec.FromWire(header, data.AsMemory(0, (int)received));
-        }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException)
-        {
-            return new SnapshotReply { Accepted = false, Error = e.Message };
-        }
-        var inbox = transport.Inbox;
-        if (inbox is null || !inbox.TryDeliver(message)) return new SnapshotReply { Accepted = false, Error = "receiver is busy" };
-        return new SnapshotReply { Accepted = true };
+        // A payload may take long to stage: end the call (and cancel AcceptPayload) when the server stops, too.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        return await transport.Snapshots.ReceiveAsync(requestStream, logger, stopping.Token).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -115,15 +86,7 @@ public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplic
         return new ForwardReply { Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(result) };
     }
 
-    private void CheckIdentity(ulong clusterId, ulong to)
-    {
-        if (clusterId != transport.Options.ClusterId)
-            throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                $"cluster id mismatch: this member belongs to cluster {transport.Options.ClusterId:x16}, the sender to {clusterId:x16}"));
-        if (to != transport.Options.LocalId)
-            throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                $"member id mismatch: this is member {transport.Options.LocalId:x16}, the sender addressed {to:x16}"));
-    }
+    private void CheckIdentity(ulong clusterId, ulong to) => transport.CheckIdentity(clusterId, to);
 
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "dropped a malformed message from {From}: {Reason}")]
     private static partial void LogMalformed(ILogger logger, ulong from, string reason);

@@ -1,3 +1,5 @@
+using RaftKv.Raft.Hosting;
+
 namespace RaftKv.Raft.Transport;
 
 /// <summary>Limits and timings of the gRPC transport.</summary>
@@ -21,11 +23,28 @@ public sealed record TransportOptions
     /// <summary>Approximate entry bytes per batch; a batch closes once past it.</summary>
     public long MaxBatchBytes { get; init; } = 4L * 1024 * 1024;
 
-    /// <summary>Snapshot chunk size.</summary>
+    /// <summary>Snapshot chunk size (the data of one chunk message, inline data and payloads alike).</summary>
     public int SnapshotChunkBytes { get; init; } = 1024 * 1024;
 
-    /// <summary>Largest snapshot accepted from a peer.</summary>
+    /// <summary>Largest snapshot data accepted inline from a peer (it is reassembled in memory, so also at most <see cref="Array.MaxLength"/>).</summary>
     public long MaxSnapshotBytes { get; init; } = 4L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// The state machine, when its snapshots carry only a descriptor and the state travels beside the snapshot
+    /// message as a payload (see <see cref="ISnapshotPayloads"/>): sent from <see cref="ISnapshotPayloads.OpenPayload"/>,
+    /// received into <see cref="ISnapshotPayloads.AcceptPayload"/>. Null (the default): a snapshot's data is the whole
+    /// state and travels inline. Every member must agree; a snapshot between members that do not is refused.
+    /// </summary>
+    public ISnapshotPayloads? SnapshotPayloads { get; init; }
+
+    /// <summary>
+    /// Largest snapshot payload accepted from a peer, in bytes (1 TiB by default). It bounds the number of chunks
+    /// too: every chunk but the first and the last must carry data.
+    /// </summary>
+    public long MaxSnapshotPayloadBytes { get; init; } = 1L << 40;
+
+    /// <summary>Received payload chunks buffered ahead of <see cref="ISnapshotPayloads.AcceptPayload"/>; the sender waits beyond it.</summary>
+    public int SnapshotPayloadBufferChunks { get; init; } = 4;
 
     /// <summary>First reconnect delay; doubles up to <see cref="ReconnectMaxDelay"/>, with jitter.</summary>
     public TimeSpan ReconnectInitialDelay { get; init; } = TimeSpan.FromMilliseconds(50);
@@ -44,4 +63,15 @@ public sealed record TransportOptions
 
     /// <summary>Maps ids to names in logs.</summary>
     public Func<ulong, string> NameOf { get; init; } = id => id.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (QueueCapacityMessages <= 0) throw new ArgumentException("QueueCapacityMessages must be positive", nameof(QueueCapacityMessages));
+        if (MaxBatchMessages <= 0) throw new ArgumentException("MaxBatchMessages must be positive", nameof(MaxBatchMessages));
+        if (SnapshotChunkBytes <= 0) throw new ArgumentException("SnapshotChunkBytes must be positive", nameof(SnapshotChunkBytes));
+        if (MaxSnapshotBytes < 0) throw new ArgumentException("MaxSnapshotBytes must not be negative", nameof(MaxSnapshotBytes));
+        if (MaxSnapshotPayloadBytes <= 0) throw new ArgumentException("MaxSnapshotPayloadBytes must be positive", nameof(MaxSnapshotPayloadBytes));
+        if (SnapshotPayloadBufferChunks <= 0) throw new ArgumentException("SnapshotPayloadBufferChunks must be positive", nameof(SnapshotPayloadBufferChunks));
+    }
 }

@@ -17,12 +17,20 @@ namespace RaftKv.Raft.Hosting.InMemory;
 /// forever. Any other message that reaches no inbox (unknown or stopped node, full inbox) is also reported through
 /// <see cref="IRaftInbox.ReportUnreachable"/>, as a refused connection or a full send queue would be; cut links and
 /// <see cref="Drop"/> lose messages without a report, like packets lost on the wire.</para>
+/// <para>Snapshots with payloads (both nodes registered an <see cref="ISnapshotPayloads"/>): the sender's
+/// <see cref="ISnapshotPayloads.OpenPayload"/> stream is read by the receiver's
+/// <see cref="ISnapshotPayloads.AcceptPayload"/> on a background task, and the message is delivered afterwards with
+/// the receiver's descriptor as its data, so later messages on the link may overtake it (as they overtake a snapshot
+/// on a real transport's separate snapshot stream). A receiver accepts one payload at a time: a snapshot that finds
+/// it busy is not delivered. A failed payload (an exception from either side) is not delivered. A snapshot between
+/// a node with payloads and one without is never delivered: they cannot read each other's snapshots. Disposing
+/// either node's transport cancels the copy and waits for it to end.</para>
 /// <para>Thread-safe: every member may be called from any thread while the hosts run.</para>
 /// </remarks>
-public sealed class InMemoryNetwork
+public sealed partial class InMemoryNetwork
 {
-    // Node id -> the inbox of its started, not yet disposed transport.
-    private readonly ConcurrentDictionary<ulong, IRaftInbox> _inboxes = new();
+    // Node id -> its started, not yet disposed transport.
+    private readonly ConcurrentDictionary<ulong, Transport> _nodes = new();
     // Directed links (from, to) that lose every message. The value is unused.
     private readonly ConcurrentDictionary<(ulong From, ulong To), byte> _cutLinks = new();
     private volatile Func<Message, bool>? _drop;
@@ -32,10 +40,15 @@ public sealed class InMemoryNetwork
     /// the host starts it and leaves when the host disposes it; a stopped node may then rejoin with a new transport.
     /// Starting a second transport for an id that is on the network throws <see cref="InvalidOperationException"/>.
     /// </summary>
-    public IRaftTransport TransportFor(ulong id)
+    /// <param name="id">The node's id.</param>
+    /// <param name="payloads">
+    /// The node's state machine, when its snapshots carry only a descriptor and the state travels as a payload
+    /// (see <see cref="ISnapshotPayloads"/>); null for snapshots whose data is the whole state.
+    /// </param>
+    public IRaftTransport TransportFor(ulong id, ISnapshotPayloads? payloads = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(id);
-        return new Transport(this, id);
+        return new Transport(this, id, payloads);
     }
 
     /// <summary>Cuts both directions of every link between <paramref name="id"/> and the nodes in <paramref name="all"/>.</summary>
@@ -69,50 +82,4 @@ public sealed class InMemoryNetwork
 
     private bool Loses(Message message) =>
         _cutLinks.ContainsKey((message.From, message.To)) || _drop?.Invoke(message) == true;
-
-    private sealed class Transport(InMemoryNetwork network, ulong id) : IRaftTransport
-    {
-        // Set by Start, cleared by DisposeAsync; null means this node is not on the network.
-        private volatile IRaftInbox? _inbox;
-        private int _started;
-
-        public void Start(IRaftInbox inbox)
-        {
-            ArgumentNullException.ThrowIfNull(inbox);
-            if (Interlocked.Exchange(ref _started, 1) != 0) throw new InvalidOperationException("the transport was already started");
-            if (!network._inboxes.TryAdd(id, inbox)) throw new InvalidOperationException($"node {id} is already on the network");
-            _inbox = inbox;
-        }
-
-        public void Send(IReadOnlyList<Message> messages)
-        {
-            ArgumentNullException.ThrowIfNull(messages);
-            // A host may still flush a last batch while it stops: a stopped node sends nothing.
-            if (_inbox is not { } own) return;
-            ulong lastUnreachable = 0;
-            foreach (var m in messages)
-            {
-                var lost = network.Loses(m);
-                var delivered = !lost && network._inboxes.TryGetValue(m.To, out var target) && target.TryDeliver(m);
-                if (m.Type == MessageType.Snapshot)
-                {
-                    own.ReportSnapshot(m.To, delivered);
-                }
-                else if (!lost && !delivered && lastUnreachable != m.To)
-                {
-                    // Unknown, stopped or full: what a real transport reports as unreachable. Once per peer per batch.
-                    own.ReportUnreachable(m.To);
-                    lastUnreachable = m.To;
-                }
-            }
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            // Remove only our own registration, never another transport's for the same id.
-            if (_inbox is { } inbox) network._inboxes.TryRemove(new KeyValuePair<ulong, IRaftInbox>(id, inbox));
-            _inbox = null;
-            return ValueTask.CompletedTask;
-        }
-    }
 }
