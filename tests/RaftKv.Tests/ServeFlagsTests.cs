@@ -19,7 +19,10 @@ public sealed class ServeFlagsTests
     // Limits that disagree with the log's and the snapshot's (issue: a 64 MiB request stopped the leader at the 16 MiB
     // record limit; a 2 GiB quota let the store outgrow what a snapshot can hold).
     [InlineData("--max-request-bytes 67108864", "--max-request-bytes (67108864) is above")]
-    [InlineData("--quota-backend-bytes 8589934592", "--quota-backend-bytes (8589934592) is above")]
+    [InlineData("--backend memory --quota-backend-bytes 8589934592", "--quota-backend-bytes (8589934592) is above 2013265863 for --backend memory")]
+    [InlineData("--quota-backend-bytes 1099511627777", "--quota-backend-bytes (1099511627777) is above 1099511627776")]
+    [InlineData("--quota-backend-bytes 1000", "--quota-backend-bytes must be 0 (the default) or at least 1 MiB")]
+    [InlineData("--backend tape", "--backend must be 'disk' or 'memory', was 'tape'")]
     public async Task BadFlags_FailWithAMessage(string flags, string expected)
     {
         var dir = Path.Combine(Path.GetTempPath(), "raftkv-tests", Guid.NewGuid().ToString("n"));

@@ -23,16 +23,23 @@ internal static class ServeCommand
         var election = EnvOption.Int64("--election-timeout", "Time (ms) for an election to time out", 1000, 50, 50_000);
         // The upper bounds are checked by ServerLimits.Validate with a message that says why.
         var maxRequest = EnvOption.Int64("--max-request-bytes", $"Largest client request accepted (at most {ServerLimits.MaxRequestBytes})", 1_572_864, 1024, long.MaxValue);
-        var quota = EnvOption.Int64("--quota-backend-bytes", $"Storage quota; writes fail with NOSPACE beyond it (at most {ServerLimits.MaxQuotaBytes})",
-            ServerLimits.DefaultQuotaBytes, 1024 * 1024, long.MaxValue);
-        var snapshotCount = EnvOption.Int64("--snapshot-count", "Applied entries between snapshots (log compaction); etcd's default", 100_000, 10, 10_000_000);
+        var quota = EnvOption.Int64("--quota-backend-bytes",
+            $"Storage quota; writes fail with NOSPACE beyond it; 0: {ServerLimits.DefaultQuotaBytes(StoreBackend.Disk)} on disk, " +
+            $"{ServerLimits.DefaultQuotaBytes(StoreBackend.Memory)} in memory (at most {ServerLimits.MaxDiskQuotaBytes} / {ServerLimits.MaxMemoryQuotaBytes})",
+            0, 0, long.MaxValue);
+        var snapshotCount = EnvOption.Int64("--snapshot-count",
+            $"Applied entries between snapshots (log compaction); 0: {ServerLimits.DefaultSnapshotCount(StoreBackend.Disk)} on disk, " +
+            $"{ServerLimits.DefaultSnapshotCount(StoreBackend.Memory)} in memory", 0, 0, 10_000_000);
+        var backend = EnvOption.String("--backend", "Where the key-value state lives: disk (RocksDB under <data-dir>/member/state) or memory", "disk");
+        var backendCache = EnvOption.Int64("--backend-cache-bytes", "The disk store's block cache, in bytes",
+            Kv.Backend.KvBackendOptions.Default.BlockCacheSizeBytes, Kv.Backend.KvBackendOptions.SizeBytesMin, Kv.Backend.KvBackendOptions.BlockCacheSizeBytesMax);
         var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
         var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");
         var exitOnStdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "Stop when standard input closes (used by 'raftkv cluster')", Hidden = true };
 
         var command = new Command("serve", "Run a raftkv member");
         foreach (var o in new Option[] { name, dataDir, listenClient, advertiseClient, listenPeer, advertisePeer, listenHttp, initialCluster, clusterState,
-                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, faults, logLevel, exitOnStdinEof })
+                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, faults, logLevel, exitOnStdinEof })
         {
             command.Options.Add(o);
         }
@@ -51,6 +58,17 @@ internal static class ServeCommand
                 var clientListen = ParseUrls(parse.GetValue(listenClient)!, "--listen-client-urls");
                 var clientAdvertiseText = parse.GetValue(advertiseClient);
                 var stateText = parse.GetValue(clusterState)!;
+                var backendText = parse.GetValue(backend)!;
+                var storeBackend = backendText switch
+                {
+                    "disk" => StoreBackend.Disk,
+                    "memory" => StoreBackend.Memory,
+                    _ => throw new FormatException($"--backend must be 'disk' or 'memory', was '{backendText}'"),
+                };
+                var quotaBytes = parse.GetValue(quota);
+                if (quotaBytes is > 0 and < 1024 * 1024) throw new FormatException($"--quota-backend-bytes must be 0 (the default) or at least 1 MiB, was {quotaBytes}");
+                var snapshots = (ulong)parse.GetValue(snapshotCount);
+                if (snapshots is > 0 and < 10) throw new FormatException($"--snapshot-count must be 0 (the default) or at least 10, was {snapshots}");
                 settings = new ServerSettings
                 {
                     Name = memberName,
@@ -71,8 +89,10 @@ internal static class ServeCommand
                     HeartbeatIntervalMs = (int)parse.GetValue(heartbeat),
                     ElectionTimeoutMs = (int)parse.GetValue(election),
                     MaxRequestBytes = parse.GetValue(maxRequest),
-                    QuotaBackendBytes = parse.GetValue(quota),
-                    SnapshotCount = (ulong)parse.GetValue(snapshotCount),
+                    QuotaBackendBytes = quotaBytes == 0 ? ServerLimits.DefaultQuotaBytes(storeBackend) : quotaBytes,
+                    SnapshotCount = snapshots == 0 ? ServerLimits.DefaultSnapshotCount(storeBackend) : snapshots,
+                    Backend = storeBackend,
+                    BackendCacheBytes = parse.GetValue(backendCache),
                     AllowFaultInjection = parse.GetValue(faults),
                 };
             }

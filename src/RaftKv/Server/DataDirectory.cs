@@ -8,14 +8,17 @@ namespace RaftKv.Server;
 public sealed record MemberIdentity(string Name, ulong MemberId, ulong ClusterId, string InitialCluster);
 
 /// <summary>
-/// The layout of <c>--data-dir</c>: <c>member/</c> holds the write-ahead log and snapshots (Raft.Storage) and
-/// <c>member/identity.json</c>, so a directory from another member or cluster is refused instead of reused.
+/// The layout of <c>--data-dir</c>: <c>member/</c> holds the write-ahead log and snapshots (Raft.Storage),
+/// <c>member/state/</c> the key-value store on disk (Kv.Backend's state root), and <c>member/identity.json</c>, so a
+/// directory from another member or cluster is refused instead of reused.
 /// </summary>
 public static class DataDirectory
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.Strict };
 
     public static string MemberPath(string dataDir) => Path.Combine(dataDir, "member");
+
+    public static string StatePath(string dataDir) => Path.Combine(MemberPath(dataDir), "state");
 
     public static string IdentityPath(string dataDir) => Path.Combine(MemberPath(dataDir), "identity.json");
 

@@ -51,6 +51,16 @@ public static partial class RaftKvServer
         }
 
         using var storageLease = storage;
+        EtcdStateMachine stateMachineOpened;
+        try
+        {
+            stateMachineOpened = OpenStateMachine(settings);
+        }
+        catch (Exception e) when (e is Kv.Backend.BackendFormatException or Kv.Backend.Snapshots.StateDirectoryCorruptException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"raftkv serve: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
         // Request handlers may block briefly on the store's lock; a few spare pool threads keep bursts of client
         // requests from starving the transport's I/O (the Raft loop itself has its own thread).
         ThreadPool.GetMinThreads(out var workers, out var completionPorts);
@@ -91,6 +101,7 @@ public static partial class RaftKvServer
         {
             LocalId = self.Id, ClusterId = settings.Membership.ClusterId, Peers = peers, NameOf = settings.Membership.NameOf,
             LocalName = self.Name, LocalClientUrls = settings.AdvertiseClientUrls.Select(u => u.GetLeftPart(UriPartial.Authority)).ToArray(),
+            SnapshotPayloads = stateMachineOpened.UsesPayloads ? stateMachineOpened : null,
         });
         builder.Services.AddSingleton(transport);
         RaftKv.Http.HttpServices.Add(builder.Services);
@@ -103,7 +114,7 @@ public static partial class RaftKvServer
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raftkv");
         var raftLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raft");
         var electionTicks = Math.Max(2, settings.ElectionTimeoutMs / settings.HeartbeatIntervalMs);
-        using var stateMachine = new EtcdStateMachine(new Kv.KvStoreOptions { QuotaBytes = settings.QuotaBackendBytes, MaxRequestBytes = settings.MaxRequestBytes });
+        using var stateMachine = stateMachineOpened;
         var host = new RaftHost(new RaftHostOptions
         {
             Raft = new RaftConfig
@@ -161,6 +172,15 @@ public static partial class RaftKvServer
         }
         LogStopped(logger, self.Name);
         return 0;
+    }
+
+    /// <summary>The store the flags ask for: on disk under <c>member/state</c> (opened in place), or empty in memory.</summary>
+    private static EtcdStateMachine OpenStateMachine(ServerSettings settings)
+    {
+        var options = new Kv.KvStoreOptions { QuotaBytes = settings.QuotaBackendBytes, MaxRequestBytes = settings.MaxRequestBytes };
+        if (settings.Backend == StoreBackend.Memory) return new EtcdStateMachine(options);
+        var backendOptions = Kv.Backend.KvBackendOptions.Default with { BlockCacheSizeBytes = settings.BackendCacheBytes };
+        return new EtcdStateMachine(Kv.KvStore.OpenOnDisk(DataDirectory.StatePath(settings.DataDir), options, backendOptions));
     }
 
     private static void Listen(KestrelServerOptions kestrel, Uri url, HttpProtocols protocols)

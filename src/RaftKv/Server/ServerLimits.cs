@@ -27,26 +27,45 @@ public static class ServerLimits
     public const long QuotaHeadroomBytes = 128L * 1024 * 1024;
 
     /// <summary>
-    /// Largest --quota-backend-bytes. Until the state machine lives on disk, a snapshot is one buffer of at most
+    /// Largest --quota-backend-bytes with the in-memory store: a snapshot is one buffer of at most
     /// <see cref="Array.MaxLength"/> bytes, and a snapshot is never larger than the store's size estimate (each
     /// version is counted with 128 bytes of overhead; it takes at most 49 in a snapshot).
     /// </summary>
-    public static long MaxQuotaBytes => Storage.MaxSnapshotSizeBytes - QuotaHeadroomBytes;
+    public static long MaxMemoryQuotaBytes => Storage.MaxSnapshotSizeBytes - QuotaHeadroomBytes;
 
     /// <summary>
-    /// The default quota: 1.75 GiB. etcd's is 2 GiB, which does not fit in one snapshot buffer with headroom.
+    /// Largest --quota-backend-bytes with the store on disk, 1 TiB: nothing in memory grows with the data, and
+    /// snapshots stream; the figure is a sanity bound (etcd suggests at most 8 GiB), not a buffer's.
     /// </summary>
-    public const long DefaultQuotaBytes = 1792L * 1024 * 1024;
+    public const long MaxDiskQuotaBytes = 1L << 40;
+
+    /// <summary>The largest quota for <paramref name="backend"/>.</summary>
+    public static long MaxQuotaBytes(StoreBackend backend) => backend == StoreBackend.Disk ? MaxDiskQuotaBytes : MaxMemoryQuotaBytes;
+
+    /// <summary>
+    /// The default quota: etcd's 2 GiB on disk; 1.75 GiB in memory, where 2 GiB does not fit in one snapshot buffer
+    /// with headroom.
+    /// </summary>
+    public static long DefaultQuotaBytes(StoreBackend backend) => backend == StoreBackend.Disk ? 2L << 30 : 1792L * 1024 * 1024;
+
+    /// <summary>
+    /// The default --snapshot-count: etcd 3.6's 10,000 on disk, where a snapshot costs a flush and a few bytes (and
+    /// fewer entries kept means a smaller log in memory and a shorter replay); etcd 3.4's 100,000 in memory, where a
+    /// snapshot writes the whole store.
+    /// </summary>
+    public static ulong DefaultSnapshotCount(StoreBackend backend) => backend == StoreBackend.Disk ? 10_000UL : 100_000UL;
 
     /// <summary>Checks the limits given by flags against these; the first problem, naming the flags, or null.</summary>
-    public static string? Validate(long maxRequestBytes, long quotaBytes)
+    public static string? Validate(long maxRequestBytes, long quotaBytes, StoreBackend backend)
     {
         if (maxRequestBytes > MaxRequestBytes)
             return $"--max-request-bytes ({maxRequestBytes}) is above {MaxRequestBytes}: a request must fit in one Raft log record " +
                 $"({Storage.MaxRecordSizeBytes} bytes with the entry and command headers)";
-        if (quotaBytes > MaxQuotaBytes)
-            return $"--quota-backend-bytes ({quotaBytes}) is above {MaxQuotaBytes}: a snapshot of the whole store must fit in one buffer " +
-                $"({Storage.MaxSnapshotSizeBytes} bytes) with {QuotaHeadroomBytes} bytes of room for writes in flight";
+        if (backend == StoreBackend.Memory && quotaBytes > MaxMemoryQuotaBytes)
+            return $"--quota-backend-bytes ({quotaBytes}) is above {MaxMemoryQuotaBytes} for --backend memory: a snapshot of the whole store must fit " +
+                $"in one buffer ({Storage.MaxSnapshotSizeBytes} bytes) with {QuotaHeadroomBytes} bytes of room for writes in flight";
+        if (quotaBytes > MaxDiskQuotaBytes)
+            return $"--quota-backend-bytes ({quotaBytes}) is above {MaxDiskQuotaBytes} (1 TiB)";
         return null;
     }
 }

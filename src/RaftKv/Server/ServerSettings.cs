@@ -9,6 +9,15 @@ public enum InitialClusterState
     Existing,
 }
 
+/// <summary>Where a member keeps its key-value state.</summary>
+public enum StoreBackend
+{
+    /// <summary>On disk, in RocksDB under <c>member/state</c>: data larger than memory, restart without a rebuild, snapshots streamed.</summary>
+    Disk,
+    /// <summary>In the managed heap, rebuilt from a snapshot on restart; bounded by memory (the store before issue 12).</summary>
+    Memory,
+}
+
 /// <summary>Everything <c>raftkv serve</c> was told, validated.</summary>
 public sealed record ServerSettings
 {
@@ -27,6 +36,9 @@ public sealed record ServerSettings
     public required long MaxRequestBytes { get; init; }
     public required long QuotaBackendBytes { get; init; }
     public required ulong SnapshotCount { get; init; }
+    public StoreBackend Backend { get; init; } = StoreBackend.Disk;
+    /// <summary>The disk store's block cache (RocksDB's), in bytes.</summary>
+    public long BackendCacheBytes { get; init; } = Kv.Backend.KvBackendOptions.Default.BlockCacheSizeBytes;
     public required bool AllowFaultInjection { get; init; }
 
     /// <summary>This member.</summary>
@@ -43,7 +55,7 @@ public sealed record ServerSettings
             return $"--election-timeout ({s.ElectionTimeoutMs} ms) must be at least 5 times --heartbeat-interval ({s.HeartbeatIntervalMs} ms)";
         var ports = s.ListenClientUrls.Concat(s.ListenPeerUrls).Concat(s.ListenHttpUrls).GroupBy(u => (u.Host, u.Port)).FirstOrDefault(g => g.Count() > 1);
         if (ports is not null) return $"{ports.Key.Host}:{ports.Key.Port} is given for more than one of --listen-client-urls, --listen-peer-urls, --listen-http-urls";
-        if (ServerLimits.Validate(s.MaxRequestBytes, s.QuotaBackendBytes) is { } limits) return limits;
+        if (ServerLimits.Validate(s.MaxRequestBytes, s.QuotaBackendBytes, s.Backend) is { } limits) return limits;
         if (s.InitialClusterState == InitialClusterState.Existing && !Directory.Exists(Path.Combine(s.DataDir, "member")))
             return "--initial-cluster-state existing needs a data directory of a member (adding members to a running cluster is not supported yet)";
         return null;

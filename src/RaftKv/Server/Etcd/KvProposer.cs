@@ -73,8 +73,7 @@ public sealed class KvProposer(NodeContext node, EtcdStateMachine machine)
     {
         try
         {
-            var result = (ApplyResult)(await node.Host.ProposeAsync(command, cancellationToken).ConfigureAwait(false))!;
-            return WriteOutcome.From(result);
+            return Outcome(await node.Host.ProposeAsync(command, cancellationToken).ConfigureAwait(false));
         }
         catch (NotLeaderException e) when (e.LeaderId != Raft.RaftNode.None)
         {
@@ -95,6 +94,15 @@ public sealed class KvProposer(NodeContext node, EtcdStateMachine machine)
         }
     }
 
+    // No result: the entry committed, but the store had it already from a snapshot installed meanwhile (a deposed
+    // leader catching up), so its response is unknown here: the client is told what etcd says of an unknown outcome.
+    private static WriteOutcome Outcome(object? applied)
+    {
+        if (applied is ApplyResult result) return WriteOutcome.From(result);
+        var error = EtcdErrors.Timeout();
+        return new WriteOutcome(null, (int)error.StatusCode, error.Status.Detail);
+    }
+
     /// <summary>The leader's side of a forwarded write: propose it here and encode the outcome.</summary>
     public async Task<ReadOnlyMemory<byte>> HandleForwardedAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
     {
@@ -102,8 +110,7 @@ public sealed class KvProposer(NodeContext node, EtcdStateMachine machine)
         timeout.CancelAfter(RequestTimeout);
         try
         {
-            var result = (ApplyResult)(await node.Host.ProposeAsync(command, timeout.Token).ConfigureAwait(false))!;
-            return ForwardedResult.Encode(WriteOutcome.From(result));
+            return ForwardedResult.Encode(Outcome(await node.Host.ProposeAsync(command, timeout.Token).ConfigureAwait(false)));
         }
         catch (RaftHostException e)
         {
