@@ -199,6 +199,13 @@ run_system() {
   local rss_caught=() anon_caught=()
   for i in 0 1 2; do rss_caught+=("$(rss_kb "${mpid[$i]}")"); anon_caught+=("$(anon_kb "${mpid[$i]}")"); done
   local disk_kb; disk_kb=$(du -sk "$root/$KIND" | cut -f1)
+  # raftkv's longest Raft-loop stall for one snapshot (capture + publish), the largest over the members
+  local stall_ms="None"
+  if [ "$KIND" = raftkv ]; then
+    stall_ms=$(for i in 0 1 2; do curl -s --max-time 2 "http://127.0.0.1:${hports[$i]}/metrics" 9>&- || true; done | python3 -c 'import sys
+v = [float(l.split()[1]) for l in sys.stdin if l.startswith("raftkv_snapshot_loop_max_seconds ")]
+print(round(max(v) * 1000, 2) if v else "None")')
+  fi
 
   # --- kill -9 all, restart, first linearizable get ------------------------------------------------------------
   echo "   kill -9 all members, restart, wait for a linearizable get ..." >&2
@@ -248,7 +255,7 @@ json.dump(dict(system=kind, keys=$KEYS, valueBytes=1024, leader="m$((leader + 1)
     anonMbAfterCatchUp=[mb(v) for v in "${anon_caught[*]}".split()],
     anonMbAfterRestart=[mb(v) for v in "${anon_restart[*]}".split()], catchUpPeakAnonMb=mb($peak_anon),
     leaderRevision=int("${leader_rev:-0}"), catchUpS=$catchup_s, catchUpPeakRssMb=mb($peak),
-    restartToServingS=$restart_s, dataDirMb=mb($disk_kb),
+    restartToServingS=$restart_s, dataDirMb=mb($disk_kb), snapshotLoopMaxMs=$stall_ms,
     loadAvgAtStart="$load_start", loadAvgAtEnd="$(cut -d' ' -f1-3 /proc/loadavg)"), open(out, "w"), indent=1)
 PY
 }
@@ -283,6 +290,7 @@ rows = [
     ("lagging member: peak resident memory during catch-up", lambda r: f"{r['catchUpPeakRssMb']:,.0f} MB", lambda r: r["catchUpPeakRssMb"]),
     ("  peak anonymous (RssAnon) during catch-up", lambda r: f"{r['catchUpPeakAnonMb']:,.0f} MB", lambda r: r["catchUpPeakAnonMb"]),
     ("data directory, 3 members together", lambda r: f"{r['dataDirMb']:,.0f} MB", lambda r: r["dataDirMb"]),
+    ("longest Raft-loop stall for one snapshot (raftkv's metric), ms", lambda r: num(r["snapshotLoopMaxMs"], ".2f") if r.get("snapshotLoopMaxMs") is not None else "n/a", None),
 ]
 systems = [s for s in ("raftkv", "etcd") if s in res]
 n = next((r["keys"] for r in res.values() if r), 0)

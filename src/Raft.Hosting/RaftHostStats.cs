@@ -20,6 +20,7 @@ public sealed class RaftHostStats
     private long _entriesApplied;
     private long _snapshotsPublished;
     private long _snapshotLoopTimeTicks;
+    private long _snapshotLoopMaxTicks;
 
     /// <summary>Readies written to storage (each one write call, at most one sync).</summary>
     public long Persists => Volatile.Read(ref _persists);
@@ -57,6 +58,9 @@ public sealed class RaftHostStats
     /// <summary>Time the loop spent capturing and publishing its own snapshots, in total (writing them is off the loop).</summary>
     public TimeSpan SnapshotLoopTime => TimeSpan.FromTicks(Volatile.Read(ref _snapshotLoopTimeTicks));
 
+    /// <summary>The longest the loop spent on one snapshot (capture plus publish): its stall, when heartbeats wait.</summary>
+    public TimeSpan SnapshotLoopTimeMax => TimeSpan.FromTicks(Volatile.Read(ref _snapshotLoopMaxTicks));
+
     internal void RecordPersist(IReadOnlyList<Entry> entries, bool synced, TimeSpan elapsed)
     {
         Interlocked.Increment(ref _persists);
@@ -91,5 +95,6 @@ public sealed class RaftHostStats
     {
         Interlocked.Increment(ref _snapshotsPublished);
         Interlocked.Add(ref _snapshotLoopTimeTicks, loopTime.Ticks);
+        if (loopTime.Ticks > Volatile.Read(ref _snapshotLoopMaxTicks)) Volatile.Write(ref _snapshotLoopMaxTicks, loopTime.Ticks); // one writer: the loop
     }
 }

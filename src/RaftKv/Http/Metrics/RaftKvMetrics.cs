@@ -32,7 +32,9 @@ public sealed class RaftKvMetrics
         var hasLeader = factory.CreateGauge("raftkv_has_leader", "1 when the member knows a leader.");
         var isLeader = factory.CreateGauge("raftkv_is_leader", "1 when the member is the leader.");
         var revision = factory.CreateGauge("raftkv_store_revision", "Revision of the key-value store.");
-        var size = factory.CreateGauge("raftkv_store_size_bytes", "Approximate size of the key-value store.");
+        var size = factory.CreateGauge("raftkv_store_size_bytes", "Logical size of the key-value store, what the quota is checked against (etcd's db size in use).");
+        var files = factory.CreateGauge("raftkv_store_physical_size_bytes", "Size of the store on its medium: the disk store's files (etcd's db size).");
+        var snapshotStall = factory.CreateGauge("raftkv_snapshot_loop_max_seconds", "The longest the Raft loop spent on one snapshot (capture and publish).");
         var clients = factory.CreateGauge("raftkv_dashboard_clients", "Open dashboard event streams.");
         var stats = node.Host.Stats;
         // Counters copied from running totals before every scrape: name, help, the total now.
@@ -80,6 +82,8 @@ public sealed class RaftKvMetrics
             var store = node.Machine.Store;
             revision.Set(store.Revision);
             size.Set(store.SizeBytes);
+            files.Set(store.PhysicalSizeBytes);
+            snapshotStall.Set(stats.SnapshotLoopTimeMax.TotalSeconds);
             clients.Set(dashboardClients());
             foreach (var (counter, total) in counters) counter.IncTo(total());
             for (var g = 0; g <= GC.MaxGeneration; g++) gcs.WithLabels(g.ToString(System.Globalization.CultureInfo.InvariantCulture)).IncTo(GC.CollectionCount(g));
