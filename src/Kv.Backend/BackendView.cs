@@ -15,15 +15,15 @@ public sealed class BackendView : IDisposable
     private int openIterators;
     private int disposed;
 
-    internal BackendView(KvBackend owner, RocksDb db, Snapshot snapshot)
+    internal BackendView(KvBackend owner, RocksDb db, Snapshot snapshot, ulong appliedIndex)
     {
         this.owner = owner;
         this.db = db;
         this.snapshot = snapshot;
-        ReadOptions = new ReadOptions().SetSnapshot(snapshot).SetVerifyChecksums(true);
+        AppliedIndex = appliedIndex;
         try
         {
-            AppliedIndex = KvBackend.ReadMetadata(owner.Directory, key => db.Get(key, null, ReadOptions));
+            ReadOptions = new ReadOptions().SetSnapshot(snapshot).SetVerifyChecksums(true);
         }
         catch
         {

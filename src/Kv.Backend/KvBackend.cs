@@ -132,14 +132,25 @@ public sealed class KvBackend : IDisposable
         db.CompactRange((byte[]?)null, null);
     }
 
-    /// <summary>A consistent point-in-time read view; dispose it before the backend.</summary>
+    /// <summary>
+    /// A consistent point-in-time read view; dispose it before the backend. Its applied index is taken with the
+    /// snapshot under the commit lock, not read back: a key rewritten by every commit is slow to read once RocksDB holds
+    /// hundreds of thousands of its versions (measured: 14k views/s fell to 0.8k at 450k commits).
+    /// </summary>
     public BackendView OpenView()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         Interlocked.Increment(ref openViews);
         try
         {
-            return new BackendView(this, db, db.CreateSnapshot());
+            Snapshot snapshot;
+            ulong index;
+            lock (commitLock)
+            {
+                snapshot = db.CreateSnapshot();
+                index = appliedIndex;
+            }
+            return new BackendView(this, db, snapshot, index);
         }
         catch
         {

@@ -15,6 +15,14 @@ internal sealed class AlarmSet
 
     public int Count => alarms.Count;
 
+    /// <summary>A copy to change while the original stays as it was (the disk engine's readers keep the original).</summary>
+    public AlarmSet Clone()
+    {
+        var copy = new AlarmSet();
+        copy.alarms.UnionWith(alarms);
+        return copy;
+    }
+
     public bool Has(AlarmType type)
     {
         foreach (var alarm in alarms)

@@ -56,10 +56,7 @@ internal sealed partial class DiskEngine
                 var live = states.Promote(staging);
                 backend.Dispose();
                 backend = KvBackend.Open(live, backendOptions);
-                using (var view = new DiskView(backend.OpenView(), backend.Directory))
-                {
-                    Volatile.Write(ref scalars, StoreScalars.Of(view));
-                }
+                Republish();
             }
             finally
             {

@@ -1,3 +1,4 @@
+using RaftKv.Kv.Alarms;
 using RaftKv.Kv.Backend;
 using RaftKv.Kv.Backend.Snapshots;
 using RaftKv.Kv.Mvcc;
@@ -17,15 +18,23 @@ internal sealed partial class DiskEngine : IKvEngine
     private readonly KvBackendOptions backendOptions;
     private readonly StateDirectory? root;
     private KvBackend backend;
-    private StoreScalars scalars;
+    private StoreScalars scalars = null!; // set by Republish in the constructor
+
+    // The scalars and alarms of the last commit, published with it under publishLock, so a view and the scalars it
+    // is read with always belong to the same commit, without reading the record every commit rewrites.
+    private readonly object publishLock = new();
+    private (DiskMeta Meta, AlarmSet Alarms) published;
 
     private DiskEngine(KvBackend backend, KvBackendOptions backendOptions, StateDirectory? root)
     {
         this.backend = backend;
         this.backendOptions = backendOptions;
         this.root = root;
-        scalars = Read(StoreScalars.Of);
+        Republish();
     }
+
+    /// <summary>Operations one entry may write; lowered by tests to reach the limit with a few keys.</summary>
+    internal int OperationsLimit { get; set; } = DiskApplyState.OperationsMax;
 
     /// <summary>The backend's directory.</summary>
     public string Directory => backend.Directory;
@@ -47,7 +56,7 @@ internal sealed partial class DiskEngine : IKvEngine
         swap.EnterReadLock();
         try
         {
-            using var view = new DiskView(backend.OpenView(), backend.Directory);
+            using var view = OpenPublished();
             return read(view);
         }
         finally
@@ -61,16 +70,21 @@ internal sealed partial class DiskEngine : IKvEngine
         swap.EnterReadLock();
         try
         {
-            using var committed = new DiskView(backend.OpenView(), backend.Directory);
+            using var committed = OpenPublished();
             using var batch = new BackendBatch();
-            var state = new DiskApplyState(backend, batch, committed, committed.Alarms);
+            var state = new DiskApplyState(backend, batch, committed, committed.Alarms.Clone(), OperationsLimit);
             var result = apply(state);
             if (!state.Applied)
             {
                 return result; // the entry was already held (it came with a snapshot): nothing to write
             }
 
-            state.Commit();
+            lock (publishLock)
+            {
+                state.Commit();
+                published = (state.Meta, state.Alarms);
+            }
+
             Volatile.Write(ref scalars, StoreScalars.Of(state));
             return result;
         }
@@ -78,6 +92,27 @@ internal sealed partial class DiskEngine : IKvEngine
         {
             swap.ExitReadLock();
         }
+    }
+
+    // A view of the last commit with the scalars published with it.
+    private DiskView OpenPublished()
+    {
+        lock (publishLock)
+        {
+            return new DiskView(backend.OpenView(), published.Meta, published.Alarms);
+        }
+    }
+
+    // Reads the scalars of the backend now open (at open and after a switch to another backend).
+    private void Republish()
+    {
+        using var view = new DiskView(backend.OpenView(), backend.Directory);
+        lock (publishLock)
+        {
+            published = (view.Meta, view.Alarms);
+        }
+
+        Volatile.Write(ref scalars, StoreScalars.Of(view));
     }
 
     /// <summary>Makes every applied entry durable (RocksDB's WAL fsynced): call before the Raft log below the applied index is released.</summary>

@@ -19,10 +19,19 @@ internal sealed class DiskView : IMvccView, IDisposable
     private readonly BackendView view;
     private readonly DiskMeta meta;
 
+    /// <summary>A view whose scalars are read from the backend (at open and after a switch).</summary>
     public DiskView(BackendView view, string directory)
     {
         this.view = view;
         meta = DiskMeta.Read(view, directory, out var alarms);
+        Alarms = alarms;
+    }
+
+    /// <summary>A view whose scalars the engine published with the commit the view shows (no read of the hot record).</summary>
+    public DiskView(BackendView view, DiskMeta meta, AlarmSet alarms)
+    {
+        this.view = view;
+        this.meta = meta;
         Alarms = alarms;
     }
 
