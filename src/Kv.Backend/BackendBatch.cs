@@ -8,8 +8,11 @@ namespace RaftKv.Kv.Backend;
 /// </summary>
 public sealed class BackendBatch : IDisposable
 {
-    /// <summary>The most operations one batch takes: a limit, so a runaway apply loop fails instead of swelling.</summary>
-    public const int OperationsMax = 1_000_000;
+    /// <summary>
+    /// The most operations one batch takes: a limit, so a runaway apply loop fails instead of swelling (4 Mi
+    /// operations of MVCC records are about 200 MB of batch).
+    /// </summary>
+    public const int OperationsMax = 4 * 1024 * 1024;
 
     private bool disposed;
 

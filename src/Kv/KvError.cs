@@ -81,6 +81,14 @@ public sealed class KvError : IEquatable<KvError>
     /// </summary>
     public static KvError TooManyAlarms { get; } = new(StatusCode.ResourceExhausted, "raftkv: too many alarms raised");
 
+    /// <summary>
+    /// The disk store writes each entry in one atomic batch of bounded size; an entry that would change more (a delete
+    /// of millions of keys, a compaction over a longer history) is refused the same way on every member, changing
+    /// nothing. etcd has no such error: it would hold the whole change in one bbolt transaction.
+    /// </summary>
+    public static KvError EntryTooLarge { get; } = new(StatusCode.ResourceExhausted,
+        "raftkv: the request changes too many versions for one atomic write; delete smaller ranges, or compact to an earlier revision first");
+
     /// <summary>An exception carrying this error, for the gRPC layer to throw.</summary>
     public RpcException ToRpcException() => new(new Status(Code, Message));
 

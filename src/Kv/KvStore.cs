@@ -40,6 +40,14 @@ public sealed class KvStore : IDisposable
     public static KvStore OpenOnDisk(string directory, KvStoreOptions? options = null, Backend.KvBackendOptions? backendOptions = null) =>
         new(options ?? new KvStoreOptions(), DiskEngine.Open(directory, backendOptions ?? Backend.KvBackendOptions.Default));
 
+    /// <summary>As <see cref="OpenOnDisk(string, KvStoreOptions?, Backend.KvBackendOptions?)"/> with a lower limit on one entry's writes, for tests.</summary>
+    internal static KvStore OpenOnDiskWithLimit(string directory, KvStoreOptions? options, Backend.KvBackendOptions? backendOptions, int operationsMax)
+    {
+        var engine = DiskEngine.Open(directory, backendOptions ?? Backend.KvBackendOptions.Default);
+        engine.OperationsLimit = operationsMax;
+        return new KvStore(options ?? new KvStoreOptions(), engine);
+    }
+
     private KvStore(KvStoreOptions options, IKvEngine engine)
     {
         options.Validate();

@@ -11,10 +11,10 @@ internal sealed class TestStore : IDisposable
 
     public TestStore(KvStoreOptions? options = null) => Store = new KvStore(options);
 
-    private TestStore(string directory, KvStoreOptions? options)
+    private TestStore(string directory, KvStoreOptions? options, int operationsMax)
     {
         this.directory = directory;
-        Store = KvStore.OpenOnDisk(directory, options, SmallBackend);
+        Store = KvStore.OpenOnDiskWithLimit(directory, options, SmallBackend, operationsMax);
         nextIndex = Store.AppliedIndex + 1;
     }
 
@@ -22,8 +22,8 @@ internal sealed class TestStore : IDisposable
     public static Backend.KvBackendOptions SmallBackend { get; } = new() { BlockCacheSizeBytes = 4 << 20, WriteBufferSizeBytes = 4 << 20, OpenFilesMax = 64 };
 
     /// <summary>A store on the disk engine, in a fresh temporary directory removed on dispose.</summary>
-    public static TestStore OnDisk(KvStoreOptions? options = null) =>
-        new(Path.Combine(Path.GetTempPath(), "raftkv-kv-" + Guid.NewGuid().ToString("N")), options);
+    public static TestStore OnDisk(KvStoreOptions? options = null, int operationsMax = Engine.DiskApplyState.OperationsMax) =>
+        new(Path.Combine(Path.GetTempPath(), "raftkv-kv-" + Guid.NewGuid().ToString("N")), options, operationsMax);
 
     /// <summary>Makes a store of the named engine ("memory" or "disk").</summary>
     public static TestStore Of(string engine, KvStoreOptions? options = null) => engine switch

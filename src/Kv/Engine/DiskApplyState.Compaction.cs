@@ -16,8 +16,9 @@ internal sealed partial class DiskApplyState
     /// (whose change is gone). Changes below the revision are dropped; those at it stay, so a watcher may start there.
     /// </summary>
     /// <remarks>
-    /// All in this entry's batch: its size grows with the writes since the previous compaction (etcd compacts in
-    /// the background in chunks; so could this, with the compact revision committed first).
+    /// All in this entry's batch: its size grows with the writes since the previous compaction, and past
+    /// <see cref="OperationsMax"/> the compaction is refused (compact to an earlier revision first). etcd deletes in
+    /// the background in chunks; so could this, with the compact revision committed first.
     /// </remarks>
     public void Compact(long revision)
     {
@@ -38,6 +39,7 @@ internal sealed partial class DiskApplyState
             var key = changes.Value.ToArray();
             if (main < revision)
             {
+                Reserve(1);
                 batch.Delete(changes.Key);
             }
 
@@ -79,6 +81,7 @@ internal sealed partial class DiskApplyState
 
     private void Drop(byte[] key, in StoredVersion version, ref long sizeBytes, ref long entryCount)
     {
+        Reserve(1);
         batch.Delete(VersionKey.Encode(key, version.Main, version.Sub));
         sizeBytes -= MvccState.EntryCost(key.Length, version.IsTombstone ? 0 : version.Value.Length);
         entryCount--;

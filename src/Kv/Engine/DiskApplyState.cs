@@ -14,6 +14,12 @@ namespace RaftKv.Kv.Engine;
 /// </summary>
 internal sealed partial class DiskApplyState : IMvccState
 {
+    /// <summary>
+    /// Operations one entry may write (two per version: the version and its change; one per dropped version or
+    /// change), below the backend's batch limit with room for the scalar record: about 200 MB of batch at most.
+    /// </summary>
+    public const int OperationsMax = BackendBatch.OperationsMax - 16;
+
     private readonly KvBackend backend;
     private readonly BackendBatch batch;
     private readonly DiskView committed;
@@ -22,8 +28,11 @@ internal sealed partial class DiskApplyState : IMvccState
     private ulong appliedIndex;
     private bool applied;
 
-    public DiskApplyState(KvBackend backend, BackendBatch batch, DiskView committed, AlarmSet alarms)
+    private readonly int operationsMax;
+
+    public DiskApplyState(KvBackend backend, BackendBatch batch, DiskView committed, AlarmSet alarms, int operationsMax = OperationsMax)
     {
+        this.operationsMax = operationsMax;
         this.backend = backend;
         this.batch = batch;
         this.committed = committed;
@@ -99,6 +108,7 @@ internal sealed partial class DiskApplyState : IMvccState
             throw new InvalidOperationException($"writes go to revision {meta.CurrentRevision + 1}, not {entry.Main}");
         }
 
+        Reserve(2);
         MvccWriter.Write(batch, key.Span, ToStored(entry));
         overlay[key] = entry;
         meta = meta with
@@ -106,6 +116,22 @@ internal sealed partial class DiskApplyState : IMvccState
             SizeBytes = meta.SizeBytes + MvccState.EntryCost(key.Length, entry.Value?.Length ?? 0),
             EntryCount = meta.EntryCount + 1,
         };
+    }
+
+    public void DiscardWrites()
+    {
+        batch.Clear();
+        overlay.Clear();
+        meta = committed.Meta;
+    }
+
+    /// <summary>Throws <see cref="EntryTooLargeException"/> before <paramref name="operations"/> more would pass <see cref="OperationsMax"/>.</summary>
+    private void Reserve(int operations)
+    {
+        if (batch.Count + operations > operationsMax)
+        {
+            throw new EntryTooLargeException(operationsMax);
+        }
     }
 
     public void CommitRevision(long revision)

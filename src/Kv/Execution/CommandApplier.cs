@@ -27,16 +27,24 @@ internal sealed class CommandApplier(bool collectEvents)
         IMessage? response = null;
         if (error is null)
         {
-            error = command.RequestCase switch
+            try
             {
-                CommandCase.Range => Range(state, command.Range, out response),
-                CommandCase.Put => Put(state, command.Put, events, out response),
-                CommandCase.DeleteRange => DeleteRange(state, command.DeleteRange, events, out response),
-                CommandCase.Txn => Txn(state, command.Txn, events, out response),
-                CommandCase.Compaction => Compact(state, command.Compaction, out response),
-                CommandCase.Alarm => Alarm(state, command.Alarm, out response),
-                _ => KvError.EmptyCommand,
-            };
+                error = command.RequestCase switch
+                {
+                    CommandCase.Range => Range(state, command.Range, out response),
+                    CommandCase.Put => Put(state, command.Put, events, out response),
+                    CommandCase.DeleteRange => DeleteRange(state, command.DeleteRange, events, out response),
+                    CommandCase.Txn => Txn(state, command.Txn, events, out response),
+                    CommandCase.Compaction => Compact(state, command.Compaction, out response),
+                    CommandCase.Alarm => Alarm(state, command.Alarm, out response),
+                    _ => KvError.EmptyCommand,
+                };
+            }
+            catch (EntryTooLargeException)
+            {
+                state.DiscardWrites(); // nothing of it stays, on any member: they all reach the same limit here
+                error = KvError.EntryTooLarge;
+            }
         }
 
         return new ApplyResult(raftIndex, command.RequestId, error is null ? response : null, error, state.CurrentRevision, error is null ? events : null);

@@ -24,4 +24,20 @@ internal interface IMvccState : IMvccView
     /// newest version at or below the revision, and that version too when it is a tombstone.
     /// </summary>
     void Compact(long revision);
+
+    /// <summary>
+    /// Drops every change this entry made so far (the applied index stays set): after an
+    /// <see cref="EntryTooLargeException"/>, the entry is refused whole.
+    /// </summary>
+    void DiscardWrites();
+}
+
+/// <summary>
+/// An entry would change more than one atomic write of the engine holds. Thrown before the change that would pass the
+/// limit is made; the applier then discards the entry's writes and refuses it (<see cref="KvError.EntryTooLarge"/>).
+/// Deterministic: the count depends only on the state and the command, so every member refuses the same entry.
+/// </summary>
+internal sealed class EntryTooLargeException(int operationsMax)
+    : Exception($"the entry needs more than {operationsMax} operations in one atomic write")
+{
 }

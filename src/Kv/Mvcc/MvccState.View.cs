@@ -81,4 +81,7 @@ internal sealed partial class MvccState
     }
 
     public void Append(ByteString key, in RevisionEntry entry) => Append(Keys.GetOrAdd(key), entry);
+
+    /// <remarks>The heap has no batch limit, so nothing here throws <see cref="EntryTooLargeException"/> and there is never anything to discard.</remarks>
+    public void DiscardWrites() => throw new InvalidOperationException("the in-memory state applies in place and never refuses an entry for its size");
 }
