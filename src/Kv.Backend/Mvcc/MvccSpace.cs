@@ -12,6 +12,9 @@ public static class MvccSpace
     /// <summary>Changes in revision order: <see cref="ChangeKey"/> to the changed user key.</summary>
     public const byte Changes = (byte)'c';
 
+    /// <summary>The newest version of each key: <see cref="LatestKey"/> to its revision.</summary>
+    public const byte Latest = (byte)'k';
+
     /// <summary>The MVCC scalars (revisions, logical size, alarms), written with every applied batch.</summary>
     public const byte Meta = (byte)'m';
 }

@@ -57,6 +57,13 @@ internal sealed partial class DiskApplyState
                 Drop(key, version, ref sizeBytes, ref entryCount);
             }
 
+            if (newest && version.IsTombstone && committed.TryGetVersion(key, long.MaxValue, out var last) && last.Main == main && last.Sub == sub)
+            {
+                // The tombstone was the key's last version: with it the key is gone, and so is its pointer.
+                Reserve(1);
+                batch.Delete(LatestKey.Encode(key));
+            }
+
             if (newest)
             {
                 // Versions older than the previous compaction have no change left to visit: at most the one it kept.

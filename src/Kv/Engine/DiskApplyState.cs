@@ -15,8 +15,8 @@ namespace RaftKv.Kv.Engine;
 internal sealed partial class DiskApplyState : IMvccState
 {
     /// <summary>
-    /// Operations one entry may write (two per version: the version and its change; one per dropped version or
-    /// change), below the backend's batch limit with room for the scalar record: about 200 MB of batch at most.
+    /// Operations one entry may write (three per version: the version, its change and the newest-version pointer;
+    /// one per dropped version, change or pointer), below the backend's batch limit with room for the scalar record: about 200 MB of batch at most.
     /// </summary>
     public const int OperationsMax = BackendBatch.OperationsMax - 16;
 
@@ -108,7 +108,7 @@ internal sealed partial class DiskApplyState : IMvccState
             throw new InvalidOperationException($"writes go to revision {meta.CurrentRevision + 1}, not {entry.Main}");
         }
 
-        Reserve(2);
+        Reserve(MvccWriter.OperationsPerVersion);
         MvccWriter.Write(batch, key.Span, ToStored(entry));
         overlay[key] = entry;
         meta = meta with

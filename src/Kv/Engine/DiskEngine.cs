@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using RaftKv.Kv.Alarms;
 using RaftKv.Kv.Backend;
 using RaftKv.Kv.Backend.Snapshots;
@@ -149,14 +150,32 @@ internal sealed partial class DiskEngine : IKvEngine
     public void CheckInvariants() => Read(view =>
     {
         long size = 0, count = 0;
+        var newest = new Dictionary<ByteString, RevisionEntry>();
         foreach (var (key, entry) in view.AllVersions(long.MaxValue))
         {
             size += MvccState.EntryCost(key.Length, entry.Value?.Length ?? 0);
             count++;
+            newest[key] = entry; // oldest first: the last one seen is the newest
             if (entry.Main > view.CurrentRevision)
             {
                 throw new InvalidOperationException($"a version at {entry.Main} is newer than the revision {view.CurrentRevision}");
             }
+        }
+
+        // Every key with a version has a pointer to its newest, and no other pointer exists.
+        var disk = (DiskView)view;
+        var pointers = disk.CountPointers();
+        foreach (var (key, entry) in newest)
+        {
+            if (!view.TryGetVersion(key.Span, view.CurrentRevision, out var found) || found.Main != entry.Main || found.Sub != entry.Sub)
+            {
+                throw new InvalidOperationException($"the newest-version pointer of '{key.ToStringUtf8()}' does not name ({entry.Main}, {entry.Sub})");
+            }
+        }
+
+        if (pointers != newest.Count)
+        {
+            throw new InvalidOperationException($"{pointers} newest-version pointers for {newest.Count} keys with versions");
         }
 
         if (size != view.SizeBytes || count != view.EntryCount)
