@@ -131,7 +131,21 @@ internal sealed partial class DiskEngine : IKvEngine
     }
 
     /// <summary>The backend's on-disk size (etcd's db size), from RocksDB's estimates.</summary>
-    public long PhysicalSizeBytes => backend.ApproximateSizeBytes;
+    public long PhysicalSizeBytes
+    {
+        get
+        {
+            swap.EnterReadLock(); // not while a switch disposes the backend
+            try
+            {
+                return backend.ApproximateSizeBytes;
+            }
+            finally
+            {
+                swap.ExitReadLock();
+            }
+        }
+    }
 
     /// <summary>Asks RocksDB to compact the whole key space now (etcd's defragment), online: reads and writes go on.</summary>
     public void CompactPhysically()
