@@ -115,7 +115,7 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
         {
             try
             {
-                using var sink = pipe.Writer.AsStream();
+                using var sink = pipe.Writer.AsStream(leaveOpen: true); // completed below, with the error if there is one
                 _store.WriteSnapshot(sink, abandoned.Token);
                 pipe.Writer.Complete();
             }
