@@ -77,25 +77,7 @@ public sealed class CrashAtomicityTests(ITestOutputHelper output)
         return (Volatile.Read(ref readyIndex), Volatile.Read(ref acknowledged));
     }
 
-    private static Process StartChild(string path)
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (string.IsNullOrEmpty(host))
-        {
-            var current = Environment.ProcessPath;
-            host = current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
-        }
-        var info = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(typeof(CrashWriter).Assembly.Location);
-        info.ArgumentList.Add(CrashWriter.Command);
-        info.ArgumentList.Add(path);
-        return Process.Start(info) ?? throw new InvalidOperationException("could not start the crash writer");
-    }
+    private static Process StartChild(string path) => TestChild.Start(CrashWriter.Command, path);
 
     /// <summary>Reopens the backend and checks its whole content against batches 1..A; returns A.</summary>
     private static ulong VerifyExactlyBatchesOneTo(string path)
