@@ -32,6 +32,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
             for (var op = 0; op < 60; op++)
             {
                 var (what, synced) = workload.Step(storage, null);
+                storage.DrainHousekeeping(); // deletions after a snapshot run in the background; the image is taken once they have
                 var (seq, offset) = storage.DurablePosition;
                 boundaries.Add(new Boundary(what, DirectoryImage.Capture(root), seq, offset, LogAssert.Describe(storage), synced));
             }

@@ -157,7 +157,7 @@ public sealed class SnapshotTests
         using var dir = new TempDirectory();
         var options = TestOptions.Small() with { SnapshotsToRetain = 2 };
         var store = SnapshotStore.Open(dir.Path, options, new RecoveryReport());
-        for (ulong i = 1; i <= 5; i++) store.Save(new Snapshot(new SnapshotMetadata(i * 10, 1, Voters), new byte[] { (byte)i }));
+        for (ulong i = 1; i <= 5; i++) store.Save(new Snapshot(new SnapshotMetadata(i * 10, 1, Voters), new byte[] { (byte)i }))(); // and prune
         var names = Directory.GetFiles(dir.Path).Select(p => Path.GetFileName(p)!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(new[] { SnapshotFileFormat.FileName(40, 1), SnapshotFileFormat.FileName(50, 1) }, names);
         Assert.Equal(40ul, store.OldestRetainedIndex);

@@ -87,6 +87,55 @@ public sealed class StagedSnapshotTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_crash_between_publishing_and_its_housekeeping_restarts_from_the_old_or_the_new_snapshot_with_the_same_log()
+    {
+        // PublishSnapshot returns before the snapshot directory is synced and the released segments are deleted
+        // (that runs off the loop). A crash in between leaves any of: the rename lost or kept, each deletion (oldest
+        // first) done or not. Every such directory must reopen to the same log from the first index it keeps.
+        using var dir = new TempDirectory();
+        var root = dir.Sub("node");
+        var random = new Random(14);
+        var options = TestOptions.Small();
+        DirectoryImage before, after;
+        MemoryStorage model;
+        using (var storage = DurableStorage.Open(root, options))
+        {
+            model = Fill(storage, 200, random); // several small segments
+            storage.DrainHousekeeping();
+            before = DirectoryImage.Capture(root);
+            var published = storage.PublishSnapshot(storage.StageSnapshot(new SnapshotMetadata(150, 1, Voters123), Data.Bytes(random, 100)));
+            Assert.NotNull(published);
+            storage.DrainHousekeeping();
+            after = DirectoryImage.Capture(root);
+        }
+        var deletedSegments = before.Files.Keys.Where(k => !after.Files.ContainsKey(k) && k.EndsWith(".wal", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        var snapshotFile = Assert.Single(after.Files.Keys, k => k.StartsWith(DurableStorage.SnapshotDirectoryName, StringComparison.Ordinal));
+        Assert.NotEmpty(deletedSegments); // otherwise this test proves nothing
+        for (var deleted = 0; deleted <= deletedSegments.Count; deleted++)
+        {
+            foreach (var renameKept in new[] { false, true })
+            {
+                if (deleted > 0 && !renameKept) continue; // deletions wait for the directory sync
+                var gone = deletedSegments.Take(deleted).ToHashSet(StringComparer.Ordinal);
+                var target = dir.Sub($"crash-{deleted}-{renameKept}");
+                before.Materialize(target);
+                foreach (var file in gone) File.Delete(Path.Combine(target, file));
+                Directory.CreateDirectory(Path.Combine(target, DurableStorage.SnapshotDirectoryName)); // empty in the image
+                if (renameKept) File.WriteAllBytes(Path.Combine(target, snapshotFile), after.Files[snapshotFile]);
+                using var reopened = DurableStorage.Open(target, options);
+                output.WriteLine($"{deleted} segment(s) deleted, rename {(renameKept ? "kept" : "lost")}: first index {reopened.FirstIndex}");
+                Assert.Equal(renameKept ? 150ul : 0ul, reopened.Snapshot?.Index ?? 0);
+                Assert.Equal(model.LastIndex, reopened.LastIndex);
+                for (var index = reopened.FirstIndex; index <= model.LastIndex; index++)
+                {
+                    Assert.Equal(LogLookup.Ok, reopened.TryGetTerm(index, out var term));
+                    Assert.Equal(1ul, term);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void A_snapshot_from_the_leader_meanwhile_supersedes_the_staged_one()
     {
         using var dir = new TempDirectory();

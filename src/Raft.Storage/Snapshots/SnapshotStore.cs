@@ -6,7 +6,8 @@ namespace RaftKv.Raft.Storage.Snapshots;
 /// Snapshot files in one directory: each written to a temporary file, synced, read back and verified, renamed into
 /// place atomically and the directory synced, so a crash leaves the old set or the new one, never half a file.
 /// At open the newest valid snapshot is loaded; invalid ones are reported and skipped. Not thread-safe, except
-/// <see cref="Stage"/>.
+/// <see cref="Stage"/>, <see cref="SyncDirectory"/> and the pruning jobs <see cref="Save"/> and <see cref="Adopt"/>
+/// return.
 /// </summary>
 internal sealed class SnapshotStore
 {
@@ -80,10 +81,17 @@ internal sealed class SnapshotStore
     }
 
     /// <summary>
-    /// Writes <paramref name="snapshot"/> durably (see the class remarks), makes it the newest, and deletes older
-    /// snapshot files beyond <see cref="StorageOptions.SnapshotsToRetain"/>.
+    /// Writes <paramref name="snapshot"/> durably (see the class remarks) and makes it the newest. Returns the job
+    /// that deletes older snapshot files beyond <see cref="StorageOptions.SnapshotsToRetain"/>, to run off the
+    /// caller's thread.
     /// </summary>
-    public void Save(Snapshot snapshot) => Publish(snapshot, Stage(snapshot, SnapshotFileFormat.TemporaryExtension, syncEveryBytes: long.MaxValue));
+    public Action Save(Snapshot snapshot)
+    {
+        var staged = Stage(snapshot, SnapshotFileFormat.TemporaryExtension, syncEveryBytes: long.MaxValue);
+        var path = MoveIntoPlace(snapshot, staged);
+        SyncDirectory();
+        return Adopt(snapshot, path);
+    }
 
     /// <summary>
     /// Writes <paramref name="snapshot"/> to a temporary file (its final name plus <paramref name="temporarySuffix"/>,
@@ -140,27 +148,52 @@ internal sealed class SnapshotStore
     }
 
     /// <summary>
-    /// Renames a file written by <see cref="Stage"/> into place, syncs the directory, makes the snapshot the newest
-    /// and prunes old ones.
+    /// Renames a file written by <see cref="Stage"/> into place; the rename is durable only after
+    /// <see cref="SyncDirectory"/>. Until then a crash leaves the old set of files or the new one. Returns the path.
     /// </summary>
-    public void Publish(Snapshot snapshot, string stagedPath)
+    public string MoveIntoPlace(Snapshot snapshot, string stagedPath)
     {
         var path = FinalPath(snapshot);
         try
         {
             File.Move(stagedPath, path, overwrite: true);
-            NativeFile.SyncDirectory(_directory);
         }
         catch (Exception e) when (IoErrors.IsIoFailure(e))
         {
             TryDelete(stagedPath);
             throw IoErrors.Translate(e, "publishing snapshot", path);
         }
+        return path;
+    }
+
+    /// <summary>Makes renames into the directory durable. Thread-safe (touches no state).</summary>
+    public void SyncDirectory()
+    {
+        try
+        {
+            NativeFile.SyncDirectory(_directory);
+        }
+        catch (Exception e) when (IoErrors.IsIoFailure(e))
+        {
+            throw IoErrors.Translate(e, "syncing the snapshot directory", _directory);
+        }
+    }
+
+    /// <summary>
+    /// Makes the snapshot at <paramref name="path"/> (in place) the newest and drops the oldest retained ones beyond
+    /// the limit. Returns the job that deletes the dropped files and any other snapshot file older than it: run it
+    /// after <see cref="SyncDirectory"/>, off the caller's thread if it likes (it touches no state).
+    /// </summary>
+    public Action Adopt(Snapshot snapshot, string path)
+    {
         _retained.RemoveAll(r => r.Index == snapshot.Index);
         _retained.Add((snapshot.Index, snapshot.Term, path));
         _retained.Sort((a, b) => a.Index.CompareTo(b.Index));
         Newest = snapshot;
-        Prune(snapshot.Index);
+        while (_retained.Count > _options.SnapshotsToRetain) _retained.RemoveAt(0);
+        var keep = _retained.Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
+        var newestIndex = snapshot.Index;
+        return () => Prune(keep, newestIndex);
     }
 
     /// <summary>Deletes a staged file that will not be published; ignores one already gone.</summary>
@@ -168,11 +201,9 @@ internal sealed class SnapshotStore
 
     private string FinalPath(Snapshot snapshot) => Path.Combine(_directory, SnapshotFileFormat.FileName(snapshot.Index, snapshot.Term));
 
-    /// <summary>Deletes retained snapshots beyond the limit, and any other snapshot file older than <paramref name="newestIndex"/>.</summary>
-    private void Prune(ulong newestIndex)
+    /// <summary>Deletes every snapshot file older than <paramref name="newestIndex"/> but those in <paramref name="keep"/>.</summary>
+    private void Prune(HashSet<string> keep, ulong newestIndex)
     {
-        while (_retained.Count > _options.SnapshotsToRetain) _retained.RemoveAt(0);
-        var keep = _retained.Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
         try
         {
             foreach (var file in Directory.EnumerateFiles(_directory, "*" + SnapshotFileFormat.Extension))

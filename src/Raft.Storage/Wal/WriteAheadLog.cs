@@ -245,33 +245,47 @@ internal sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>
-    /// Deletes the oldest segments that nothing needs any more: those whose entries are all at or below
+    /// Forgets the oldest segments that nothing needs any more: those whose entries are all at or below
     /// <paramref name="releaseIndex"/> (covered by a retained snapshot), and those before the newest snapshot marker
-    /// (superseded). Never the active segment; always a prefix, so the remaining chain has no holes.
+    /// (superseded). Never the active segment; always a prefix, so the remaining chain has no holes. Touches no file:
+    /// returns the segments' paths, oldest first, for <see cref="DeleteSegments"/>.
     /// </summary>
-    public void ReleaseSegments(ulong releaseIndex)
+    public IReadOnlyList<string> DetachSegments(ulong releaseIndex)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var deleted = false;
+        List<string>? detached = null;
         while (_segments.Count > 1)
         {
             var oldest = _segments[0];
             if (oldest.Sequence >= _lastMarkerSequence && oldest.MaxEntryIndex > releaseIndex) break;
-            Delete(oldest.Path);
+            (detached ??= []).Add(oldest.Path);
             _segments.RemoveAt(0);
-            deleted = true;
         }
-        if (!deleted) return;
-        // Make the deletions durable, so a crash cannot bring back an older segment behind a hole in the chain.
-        try
+        return detached ?? (IReadOnlyList<string>)[];
+    }
+
+    /// <summary>
+    /// Deletes segments returned by <see cref="DetachSegments"/>, oldest first, syncing the directory after each, so
+    /// a crash cannot bring back an older segment behind a hole in the chain. Thread-safe (touches no state).
+    /// </summary>
+    public static void DeleteSegments(string directory, IReadOnlyList<string> paths)
+    {
+        foreach (var path in paths)
         {
-            NativeFile.SyncDirectory(_directory);
-        }
-        catch (Exception e) when (IoErrors.IsIoFailure(e))
-        {
-            throw IoErrors.Translate(e, "syncing the log directory after deleting segments", _directory);
+            Delete(path);
+            try
+            {
+                NativeFile.SyncDirectory(directory);
+            }
+            catch (Exception e) when (IoErrors.IsIoFailure(e))
+            {
+                throw IoErrors.Translate(e, "syncing the log directory after deleting segments", directory);
+            }
         }
     }
+
+    /// <summary>The directory holding the segments.</summary>
+    public string DirectoryPath => _directory;
 
     private void WriteEntry(in Entry entry)
     {
