@@ -33,13 +33,15 @@ internal static class ServeCommand
         var backend = EnvOption.String("--backend", "Where the key-value state lives: disk (RocksDB under <data-dir>/member/state) or memory", "disk");
         var backendCache = EnvOption.Int64("--backend-cache-bytes", "The disk store's block cache, in bytes",
             Kv.Backend.KvBackendOptions.Default.BlockCacheSizeBytes, Kv.Backend.KvBackendOptions.SizeBytesMin, Kv.Backend.KvBackendOptions.BlockCacheSizeBytesMax);
+        var progressInterval = EnvOption.String("--experimental-watch-progress-notify-interval",
+            "How often a quiet watcher created with progress_notify hears the current revision (as etcd: 500ms, 10s, 10m)", "10m");
         var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
         var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");
         var exitOnStdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "Stop when standard input closes (used by 'raftkv cluster')", Hidden = true };
 
         var command = new Command("serve", "Run a raftkv member");
         foreach (var o in new Option[] { name, dataDir, listenClient, advertiseClient, listenPeer, advertisePeer, listenHttp, initialCluster, clusterState,
-                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, faults, logLevel, exitOnStdinEof })
+                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, faults, logLevel, exitOnStdinEof })
         {
             command.Options.Add(o);
         }
@@ -68,6 +70,8 @@ internal static class ServeCommand
                 var quotaBytes = parse.GetValue(quota);
                 if (quotaBytes is > 0 and < 1024 * 1024) throw new FormatException($"--quota-backend-bytes must be 0 (the default) or at least 1 MiB, was {quotaBytes}");
                 var snapshots = (ulong)parse.GetValue(snapshotCount);
+                if (!Bench.DurationText.TryParse(parse.GetValue(progressInterval)!, out var progressEvery, out var progressError))
+                    throw new FormatException($"--experimental-watch-progress-notify-interval: {progressError}");
                 if (snapshots is > 0 and < 10) throw new FormatException($"--snapshot-count must be 0 (the default) or at least 10, was {snapshots}");
                 settings = new ServerSettings
                 {
@@ -93,6 +97,7 @@ internal static class ServeCommand
                     SnapshotCount = snapshots == 0 ? ServerLimits.DefaultSnapshotCount(storeBackend) : snapshots,
                     Backend = storeBackend,
                     BackendCacheBytes = parse.GetValue(backendCache),
+                    WatchProgressNotifyInterval = progressEvery,
                     AllowFaultInjection = parse.GetValue(faults),
                 };
             }

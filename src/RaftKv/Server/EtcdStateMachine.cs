@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using RaftKv.Kv;
 using RaftKv.Raft;
 using RaftKv.Raft.Hosting;
+using RaftKv.Server.Watch;
 
 namespace RaftKv.Server;
 
@@ -31,16 +32,23 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
     private readonly KvStore _store;
 
     /// <summary>A member whose store lives in memory.</summary>
-    public EtcdStateMachine(KvStoreOptions options)
-        : this(new KvStore(options))
+    public EtcdStateMachine(KvStoreOptions options, WatchLimits? watchLimits = null)
+        : this(new KvStore(options), watchLimits)
     {
     }
 
     /// <summary>A member over <paramref name="store"/> (in memory or on disk); the state machine owns it.</summary>
-    public EtcdStateMachine(KvStore store) => _store = store ?? throw new ArgumentNullException(nameof(store));
+    public EtcdStateMachine(KvStore store, WatchLimits? watchLimits = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        Watches = new WatchHub(store, watchLimits ?? WatchLimits.Default);
+    }
 
     /// <summary>The store.</summary>
     public KvStore Store => _store;
+
+    /// <summary>The changes applied here, for this member's watch streams.</summary>
+    public WatchHub Watches { get; }
 
     /// <summary>Whether snapshots travel as payloads beside the Raft message (the store is on disk).</summary>
     public bool UsesPayloads => _store.IsOnDisk;
@@ -54,7 +62,9 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
             _store.MarkAppliedIfNew(entry.Index); // a new leader's no-op
             return null;
         }
-        return _store.ApplyIfNew(entry.Index, entry.Data.Span);
+        var result = _store.ApplyIfNew(entry.Index, entry.Data.Span);
+        if (result is { Events.Count: > 0 }) Watches.Publish(result.Revision, result.Events);
+        return result;
     }
 
     /// <inheritdoc />
@@ -103,6 +113,7 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
             ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
             : new MemoryStream(snapshot.ToArray(), writable: false);
         _store.ReplaceWith(stream);
+        Watches.Reset();
     }
 
     /// <inheritdoc />
@@ -137,7 +148,9 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
         if (!_store.IsOnDisk) throw new InvalidOperationException("an in-memory store receives its snapshots inline");
         try
         {
-            return Descriptor(_store.ReceiveSnapshot(payload, cancellationToken));
+            var descriptor = Descriptor(_store.ReceiveSnapshot(payload, cancellationToken));
+            Watches.Reset(); // watchers behind the new state read its history; those ahead wait for it
+            return descriptor;
         }
         catch (KvSnapshotCorruptException e)
         {

@@ -178,9 +178,10 @@ public static partial class RaftKvServer
     private static EtcdStateMachine OpenStateMachine(ServerSettings settings)
     {
         var options = new Kv.KvStoreOptions { QuotaBytes = settings.QuotaBackendBytes, MaxRequestBytes = settings.MaxRequestBytes };
-        if (settings.Backend == StoreBackend.Memory) return new EtcdStateMachine(options);
+        var watchLimits = Watch.WatchLimits.Default with { ProgressNotifyInterval = settings.WatchProgressNotifyInterval };
+        if (settings.Backend == StoreBackend.Memory) return new EtcdStateMachine(options, watchLimits);
         var backendOptions = Kv.Backend.KvBackendOptions.Default with { BlockCacheSizeBytes = settings.BackendCacheBytes };
-        return new EtcdStateMachine(Kv.KvStore.OpenOnDisk(DataDirectory.StatePath(settings.DataDir), options, backendOptions));
+        return new EtcdStateMachine(Kv.KvStore.OpenOnDisk(DataDirectory.StatePath(settings.DataDir), options, backendOptions), watchLimits);
     }
 
     private static void Listen(KestrelServerOptions kestrel, Uri url, HttpProtocols protocols)

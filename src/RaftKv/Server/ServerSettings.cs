@@ -39,6 +39,8 @@ public sealed record ServerSettings
     public StoreBackend Backend { get; init; } = StoreBackend.Disk;
     /// <summary>The disk store's block cache (RocksDB's), in bytes.</summary>
     public long BackendCacheBytes { get; init; } = Kv.Backend.KvBackendOptions.Default.BlockCacheSizeBytes;
+    /// <summary>How often a quiet progress_notify watcher hears the revision (etcd's --experimental-watch-progress-notify-interval).</summary>
+    public TimeSpan WatchProgressNotifyInterval { get; init; } = Watch.WatchLimits.Default.ProgressNotifyInterval;
     public required bool AllowFaultInjection { get; init; }
 
     /// <summary>This member.</summary>

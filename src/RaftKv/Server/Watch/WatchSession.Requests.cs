@@ -1,0 +1,71 @@
+using RaftKv.Etcd.Api;
+
+namespace RaftKv.Server.Watch;
+
+/// <summary>Create, cancel and progress requests, answered as etcd answers them.</summary>
+internal sealed partial class WatchSession
+{
+    // etcd's messages (mvcc/watcher.go), which clients match on.
+    internal const string DuplicateIdReason = "mvcc: duplicate watch ID provided on the WatchStream";
+    internal const string EmptyRangeReason = "mvcc: watcher range is empty";
+
+    private async Task HandleAsync(WatchRequest request, CancellationToken cancellationToken)
+    {
+        switch (request.RequestUnionCase)
+        {
+            case WatchRequest.RequestUnionOneofCase.CreateRequest:
+                await CreateAsync(request.CreateRequest, cancellationToken).ConfigureAwait(false);
+                break;
+            case WatchRequest.RequestUnionOneofCase.CancelRequest:
+                await CancelAsync(request.CancelRequest.WatchId, cancellationToken).ConfigureAwait(false);
+                break;
+            case WatchRequest.RequestUnionOneofCase.ProgressRequest:
+                _progressRequested = true; // answered once every watcher has caught up (see the send loop)
+                break;
+            default:
+                break; // etcd ignores an empty request
+        }
+    }
+
+    private async Task CreateAsync(WatchCreateRequest request, CancellationToken cancellationToken)
+    {
+        var current = _hub.CurrentRevision;
+        var refusal = request.StartRevision < 0 ? "raftkv: start_revision must not be negative"
+            : request.WatchId < 0 ? "raftkv: watch_id must not be negative"
+            : Watcher.IsEmptyRange(request) ? EmptyRangeReason
+            : request.WatchId != 0 && _watchers.ContainsKey(request.WatchId) ? DuplicateIdReason
+            : _watchers.Count >= _hub.Limits.WatchersPerStreamMax ? $"raftkv: too many watchers on this stream (at most {_hub.Limits.WatchersPerStreamMax})"
+            : null;
+        if (refusal is not null)
+        {
+            await SendAsync(new WatchResponse { Header = Header(current), WatchId = -1, Created = true, Canceled = true, CancelReason = refusal },
+                cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var id = request.WatchId != 0 ? request.WatchId : NextAutoId();
+        var watcher = new Watcher(id, request, request.StartRevision == 0 ? current + 1 : request.StartRevision);
+        _watchers.Add(id, watcher);
+        _hub.WatcherAdded();
+        await SendAsync(new WatchResponse { Header = Header(current), WatchId = id, Created = true }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private long NextAutoId()
+    {
+        while (_watchers.ContainsKey(_nextAutoId)) _nextAutoId++;
+        return _nextAutoId++;
+    }
+
+    private async Task CancelAsync(long id, CancellationToken cancellationToken)
+    {
+        // As etcd: cancelling an unknown id answers nothing.
+        if (!Remove(id)) return;
+        await SendAsync(new WatchResponse { Header = Header(_hub.CurrentRevision), WatchId = id, Canceled = true }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool Remove(long id)
+    {
+        if (!_watchers.Remove(id)) return false;
+        _hub.WatchersRemoved(1);
+        return true;
+    }
+}
