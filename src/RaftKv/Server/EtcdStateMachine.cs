@@ -42,6 +42,12 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
     /// <summary>The store.</summary>
     public KvStore Store => _store;
 
+    /// <summary>
+    /// Called on the apply thread with the result of every entry applied (not with entries the store held already):
+    /// the lease clock learns of grants here. Must be quick and must not throw.
+    /// </summary>
+    public Action<ApplyResult>? Applied { get; set; }
+
     /// <summary>Whether snapshots travel as payloads beside the Raft message (the store is on disk).</summary>
     public bool UsesPayloads => _store.IsOnDisk;
 
@@ -54,7 +60,9 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
             _store.MarkAppliedIfNew(entry.Index); // a new leader's no-op
             return null;
         }
-        return _store.ApplyIfNew(entry.Index, entry.Data.Span);
+        var result = _store.ApplyIfNew(entry.Index, entry.Data.Span);
+        if (result is not null) Applied?.Invoke(result);
+        return result;
     }
 
     /// <inheritdoc />

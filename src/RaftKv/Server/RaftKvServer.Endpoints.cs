@@ -32,6 +32,7 @@ public static partial class RaftKvServer
         app.MapGrpcService<Etcd.KvService>();
         app.MapGrpcService<Etcd.MaintenanceService>();
         app.MapGrpcService<Etcd.ClusterService>();
+        app.MapGrpcService<Etcd.LeaseService>();
         app.MapGet("/health", (HttpContext context) =>
         {
             var reason = node.Unhealthy();
