@@ -91,6 +91,33 @@ public sealed partial class LeaseProcessTests(ClusterFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task RaftkvLeaseCommands_GrantTtlKeepAliveListRevoke()
+    {
+        async Task<string> Cli(params string[] args)
+        {
+            var (code, output) = await RaftKvBinary.RunAsync(["lease", .. args, "--endpoints", fixture.Cluster.ClientEndpoints], Bound);
+            Assert.True(code == 0, $"raftkv lease {string.Join(' ', args)} exited {code}:\n{output}");
+            return output;
+        }
+
+        using var json = System.Text.Json.JsonDocument.Parse(await Cli("grant", "30", "-o", "json"));
+        var hex = json.RootElement.GetProperty("id").GetString()!;
+        Assert.Equal(30, json.RootElement.GetProperty("ttl").GetInt64());
+        var id = long.Parse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        using (var client = new EtcdClient(fixture.Cluster.Members[0].ClientUrl))
+        {
+            await client.PutAsync(new PutRequest { Key = B("clilease/k"), Value = B("v"), Lease = id });
+        }
+
+        Assert.Contains("clilease/k", await Cli("ttl", hex, "--keys"), StringComparison.Ordinal);
+        var renewals = (await Cli("keep-alive", hex, "--count", "2")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, renewals.Count(l => l.Contains($"lease {hex} keepalived with TTL(30)", StringComparison.Ordinal)));
+        Assert.Contains(hex, await Cli("list"), StringComparison.Ordinal);
+        Assert.Contains($"lease {hex} revoked", await Cli("revoke", hex), StringComparison.Ordinal);
+        Assert.Contains("already expired", await Cli("ttl", hex), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task KeepAlivesThroughAFollowerKeepALeasePastItsTtl()
     {
         var leader = await fixture.Cluster.WaitForLeaderAsync();
