@@ -37,7 +37,8 @@ public sealed class ApplyResult
 
     /// <summary>
     /// The etcd response: <see cref="RangeResponse"/>, <see cref="PutResponse"/>, <see cref="DeleteRangeResponse"/>,
-    /// <see cref="TxnResponse"/>, <see cref="CompactionResponse"/> or <see cref="AlarmResponse"/>; null on error.
+    /// <see cref="TxnResponse"/>, <see cref="CompactionResponse"/>, <see cref="AlarmResponse"/>,
+    /// <see cref="LeaseGrantResponse"/> or <see cref="LeaseRevokeResponse"/>; null on error.
     /// </summary>
     public IMessage? Response { get; }
 

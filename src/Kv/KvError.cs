@@ -54,6 +54,24 @@ public sealed class KvError : IEquatable<KvError>
     /// <summary>"etcdserver: requested lease not found" (NotFound).</summary>
     public static KvError LeaseNotFound { get; } = new(StatusCode.NotFound, "etcdserver: requested lease not found");
 
+    /// <summary>"etcdserver: lease already exists" (FailedPrecondition): a grant with the id of a granted lease.</summary>
+    public static KvError LeaseExists { get; } = new(StatusCode.FailedPrecondition, "etcdserver: lease already exists");
+
+    /// <summary>"etcdserver: too large lease TTL" (OutOfRange): a grant above <see cref="Leases.LeaseLimits.MaxTtlSeconds"/>.</summary>
+    public static KvError LeaseTtlTooLarge { get; } = new(StatusCode.OutOfRange, "etcdserver: too large lease TTL");
+
+    /// <summary>
+    /// A grant while <see cref="Leases.LeaseLimits.MaxLeases"/> leases exist (ResourceExhausted; RaftKv's own: etcd
+    /// keeps no limit).
+    /// </summary>
+    public static KvError TooManyLeases { get; } = new(StatusCode.ResourceExhausted, "raftkv: too many leases granted");
+
+    /// <summary>
+    /// A keep-alive or time-to-live question found in the log (InvalidArgument; RaftKv's own): those travel to the
+    /// leader over the forwarding path and are answered there, never applied.
+    /// </summary>
+    public static KvError NotALogCommand { get; } = new(StatusCode.InvalidArgument, "raftkv: this request is not applied through the log");
+
     /// <summary>"etcdserver: request is too large" (InvalidArgument): the encoded command exceeds max-request-bytes.</summary>
     public static KvError RequestTooLarge { get; } = new(StatusCode.InvalidArgument, "etcdserver: request is too large");
 

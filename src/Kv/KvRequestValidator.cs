@@ -128,7 +128,8 @@ public sealed class KvRequestValidator
         CommandCase.Put => ValidatePut(command.Put),
         CommandCase.DeleteRange => ValidateDeleteRange(command.DeleteRange),
         CommandCase.Txn => CheckTxnWhole(command.Txn, opsLimit),
-        CommandCase.Compaction or CommandCase.Alarm => null,
+        CommandCase.Compaction or CommandCase.Alarm or CommandCase.LeaseGrant or CommandCase.LeaseRevoke => null,
+        CommandCase.LeaseKeepAlive or CommandCase.LeaseTimeToLive => KvError.NotALogCommand,
         _ => KvError.EmptyCommand,
     };
 

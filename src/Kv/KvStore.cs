@@ -75,6 +75,27 @@ public sealed class KvStore : IDisposable
     /// <summary>Number of retained versions, tombstones included.</summary>
     public long VersionCount => engine.Scalars.EntryCount;
 
+    /// <summary>How many leases are granted.</summary>
+    public long LeaseCount => engine.Read(view => view.Leases.Count);
+
+    /// <summary>The first <paramref name="maxLeases"/> granted leases in id order (etcd's LeaseLeases, bounded).</summary>
+    public IReadOnlyList<Leases.LeaseInfo> Leases(int maxLeases)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxLeases);
+        return engine.Read(view => view.Leases.All().Take(maxLeases).Select(l => new Leases.LeaseInfo(l.Id, l.TtlSeconds)).ToList());
+    }
+
+    /// <summary>Lease <paramref name="id"/> as granted; null when no such lease exists (never granted, revoked or expired).</summary>
+    public Leases.LeaseInfo? FindLease(long id) =>
+        engine.Read(view => view.Leases.TryGetTtl(id, out var ttl) ? new Leases.LeaseInfo(id, ttl) : null);
+
+    /// <summary>The first <paramref name="maxKeys"/> keys attached to lease <paramref name="id"/>, in key order; empty for an unknown lease.</summary>
+    public IReadOnlyList<ByteString> LeaseKeys(long id, int maxKeys)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxKeys);
+        return engine.Read(view => view.Leases.Keys(id).Take(maxKeys).ToList());
+    }
+
     /// <summary>The raised alarms in (member, type) order.</summary>
     public IReadOnlyList<AlarmMember> Alarms => engine.Read(view => view.Alarms.Get(AlarmType.None));
 

@@ -150,7 +150,15 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
 
         Assert.Equal(a.Store.Hash().Hash, b.Store.Hash().Hash);
         Assert.Equal(a.Store.Hash().Hash, c.Store.Hash().Hash);
+        Assert.Equal(a.Store.Leases(10_000), b.Store.Leases(10_000)); // the hashes leave leases out, as etcd's HashKV does
+        Assert.Equal(a.Store.Leases(10_000), c.Store.Leases(10_000));
+        foreach (var lease in a.Store.Leases(10_000))
+        {
+            Assert.Equal(a.Store.LeaseKeys(lease.Id, 100), c.Store.LeaseKeys(lease.Id, 100));
+        }
+
         a.Store.CheckInvariants();
+        b.Store.CheckInvariants();
         c.Store.CheckInvariants();
     }
 
@@ -185,7 +193,7 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
     private static KvCommand RandomCommand(Random random)
     {
         var command = new KvCommand { RequestId = (ulong)random.NextInt64() };
-        switch (random.Next(8))
+        switch (random.Next(10))
         {
             case 0: command.Range = RandomRange(random); break;
             case 1: command.Put = RandomPut(random); break;
@@ -199,6 +207,16 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
                 };
                 break;
             case 6: break; // no request at all
+            case 7: command.LeaseGrant = new LeaseGrantRequest { ID = LeaseId(random), TTL = Ttl(random) }; break;
+            case 8:
+                switch (random.Next(3))
+                {
+                    case 0: command.LeaseRevoke = new LeaseRevokeRequest { ID = LeaseId(random) }; break;
+                    case 1: command.LeaseKeepAlive = new LeaseKeepAliveRequest { ID = LeaseId(random) }; break; // never meant for the log
+                    default: command.LeaseTimeToLive = new LeaseTimeToLiveRequest { ID = LeaseId(random), Keys = true }; break;
+                }
+
+                break;
             default: command.Put = RandomPut(random); break;
         }
 
@@ -219,6 +237,26 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
         KeysOnly = random.Next(4) == 0,
     };
 
+    // A few ids so grants, puts and revokes meet, and the hostile ones: 0, negative, the extremes.
+    private static long LeaseId(Random random) => random.Next(6) switch
+    {
+        0 => 0,
+        1 => long.MinValue,
+        2 => long.MaxValue,
+        _ => random.Next(-5, 5),
+    };
+
+    // etcd refuses above 9e9 s and raises what is below its minimum: both edges, zero, negatives and the extremes.
+    private static long Ttl(Random random) => random.Next(7) switch
+    {
+        0 => 0,
+        1 => -random.Next(1, 100),
+        2 => long.MaxValue,
+        3 => long.MinValue,
+        4 => RaftKv.Kv.Leases.LeaseLimits.MaxTtlSeconds + random.Next(0, 2),
+        _ => random.Next(1, 100),
+    };
+
     private static PutRequest RandomPut(Random random) => new()
     {
         Key = Key(random),
@@ -226,7 +264,7 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
         PrevKv = random.Next(2) == 0,
         IgnoreValue = random.Next(8) == 0,
         IgnoreLease = random.Next(8) == 0,
-        Lease = random.Next(8) == 0 ? random.Next(-5, 5) : 0,
+        Lease = random.Next(4) == 0 ? LeaseId(random) : 0,
     };
 
     private static TxnRequest RandomTxn(Random random, int depth)

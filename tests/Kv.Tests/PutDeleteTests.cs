@@ -22,6 +22,7 @@ public sealed class PutDeleteTests
     public void IgnoreValueKeepsTheValueAndBumpsTheVersion()
     {
         using var s = new TestStore();
+        s.Grant(7, 9);
         s.Put("a", "keep", lease: 7);
         Ok(s.TryPut(new PutRequest { Key = B("a"), IgnoreValue = true, Lease = 9 }));
         var kv = s.Get("a").Kvs.Single();
@@ -32,6 +33,7 @@ public sealed class PutDeleteTests
     public void IgnoreLeaseKeepsTheLease()
     {
         using var s = new TestStore();
+        s.Grant(7);
         s.Put("a", "1", lease: 7);
         Ok(s.TryPut(new PutRequest { Key = B("a"), Value = B("2"), IgnoreLease = true }));
         var kv = s.Get("a").Kvs.Single();
@@ -61,9 +63,10 @@ public sealed class PutDeleteTests
     }
 
     [Fact]
-    public void LeaseIsStoredUntilTheLeaseSubsystemExists()
+    public void LeaseIsStoredWithTheKey()
     {
         using var s = new TestStore();
+        s.Grant(0x1234);
         s.Put("a", "1", lease: 0x1234);
         Assert.Equal(0x1234, s.Get("a").Kvs[0].Lease);
     }

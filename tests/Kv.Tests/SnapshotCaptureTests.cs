@@ -11,6 +11,7 @@ public sealed class SnapshotCaptureTests
     // alarm (which refuses puts until it is cleared).
     private static void Populate(TestStore s, bool raiseAlarm = true)
     {
+        s.Grant(1, 2, 3);
         for (var i = 0; i < 300; i++)
         {
             s.Put($"key/{i % 40:D2}", $"value-{i}", lease: i % 4);
@@ -147,6 +148,11 @@ public sealed class SnapshotCaptureTests
         using var s = new TestStore();
         for (var i = 0; i < keys; i++)
         {
+            if (i > 0)
+            {
+                s.Grant(i);
+            }
+
             s.Put($"k{i}", new string((char)('a' + (i % 26)), valueLength), lease: i);
             if (i % 3 == 0)
             {
@@ -327,6 +333,8 @@ public sealed class SnapshotCaptureTests
         var value = new string('v', rng.Next(1, rng.Next(10) == 0 ? 3000 : 40));
         return rng.Next(100) switch
         {
+            < 2 => new KvCommand { LeaseGrant = new LeaseGrantRequest { ID = rng.Next(1, 3), TTL = 60 } },
+            < 3 => new KvCommand { LeaseRevoke = new LeaseRevokeRequest { ID = rng.Next(1, 3) } },
             < 60 => new KvCommand { Put = new PutRequest { Key = B(key), Value = B(value), Lease = rng.Next(3) } },
             < 72 => new KvCommand { DeleteRange = new DeleteRangeRequest { Key = B(key) } },
             < 75 => new KvCommand { DeleteRange = new DeleteRangeRequest { Key = B(key), RangeEnd = B(key + "5") } },

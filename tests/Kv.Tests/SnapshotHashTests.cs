@@ -9,6 +9,7 @@ public sealed class SnapshotHashTests
     private static TestStore Populated()
     {
         var s = new TestStore();
+        s.Grant(1, 2);
         for (var i = 0; i < 500; i++)
         {
             s.Put($"key/{i % 97:D3}", $"value-{i}", lease: i % 3);
@@ -124,6 +125,8 @@ public sealed class SnapshotHashTests
     {
         using var a = new TestStore();
         using var b = new TestStore();
+        a.Grant(1, 2);
+        b.Grant(1, 2);
         a.Put("k", "v", lease: 1);
         b.Put("k", "v", lease: 2);
         Assert.NotEqual(a.Store.HashKV(0).Hash, b.Store.HashKV(0).Hash);

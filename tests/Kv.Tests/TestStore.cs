@@ -63,6 +63,19 @@ internal sealed class TestStore : IDisposable
 
     public ApplyResult TryPut(PutRequest request) => Apply(new KvCommand { Put = request });
 
+    public ApplyResult TryGrant(long id, long ttlSeconds = 60) => Apply(new KvCommand { LeaseGrant = new LeaseGrantRequest { ID = id, TTL = ttlSeconds } });
+
+    /// <summary>Grants each lease with a 60 s TTL (the store keeps no clock: nothing expires in these tests).</summary>
+    public void Grant(params long[] ids)
+    {
+        foreach (var id in ids)
+        {
+            Ok(TryGrant(id));
+        }
+    }
+
+    public ApplyResult TryRevoke(long id) => Apply(new KvCommand { LeaseRevoke = new LeaseRevokeRequest { ID = id } });
+
     public DeleteRangeResponse Delete(string key, string? rangeEnd = null, bool prevKv = false) =>
         Ok(Apply(new KvCommand { DeleteRange = new DeleteRangeRequest { Key = B(key), RangeEnd = rangeEnd is null ? ByteString.Empty : B(rangeEnd), PrevKv = prevKv } })).DeleteRange!;
 

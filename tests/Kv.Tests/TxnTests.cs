@@ -45,6 +45,7 @@ public sealed class TxnTests
     public void NumericComparesOnAKey(CompareTarget target, long operand, CompareResult result, bool expected)
     {
         using var s = new TestStore();
+        s.Grant(5);
         s.Put("k", "v1", lease: 5); // 2
         s.Put("k", "v2", lease: 5); // 3: version 2, create 2, mod 3
         Assert.Equal(expected, Holds(s, Cmp("k", target, result, operand)));

@@ -15,6 +15,12 @@ public static class MvccSpace
     /// <summary>The newest version of each key: <see cref="LatestKey"/> to its revision.</summary>
     public const byte Latest = (byte)'k';
 
-    /// <summary>The MVCC scalars (revisions, logical size, alarms), written with every applied batch.</summary>
+    /// <summary>The MVCC scalars (revisions, logical size, alarms), written with every applied batch; also the lease count.</summary>
     public const byte Meta = (byte)'m';
+
+    /// <summary>Granted leases: the lease id (8 bytes, order-preserving) to its TTL record.</summary>
+    public const byte Leases = (byte)'l';
+
+    /// <summary>Keys attached to leases: the lease id (8 bytes, order-preserving) then the user key, to nothing.</summary>
+    public const byte LeaseKeys = (byte)'a';
 }

@@ -122,6 +122,7 @@ internal sealed partial class DiskApplyState : IMvccState
     {
         batch.Clear();
         overlay.Clear();
+        DiscardLeaseWrites();
         meta = committed.Meta;
     }
 
@@ -166,6 +167,7 @@ internal sealed partial class DiskApplyState : IMvccState
         }
 
         batch.Put(DiskMeta.Key, meta.Encode(Alarms));
+        WriteLeaseCount();
         backend.Commit(batch, appliedIndex);
     }
 

@@ -197,8 +197,31 @@ internal sealed partial class DiskEngine : IKvEngine
             throw new InvalidOperationException($"size {view.SizeBytes}/{view.EntryCount} but versions add up to {size}/{count}");
         }
 
+        CheckAttachments(view, newest);
         return 0;
     });
+
+    // Every live key whose newest version names a granted lease is attached to it, no other key is, and the count is right.
+    private static void CheckAttachments(IMvccView view, Dictionary<ByteString, RevisionEntry> newest)
+    {
+        var expected = newest.Where(n => !n.Value.IsTombstone && n.Value.Lease != 0 && view.Leases.TryGetTtl(n.Value.Lease, out _))
+            .Select(n => (n.Value.Lease, n.Key.ToBase64())).ToHashSet();
+        var actual = new HashSet<(long, string)>();
+        long leases = 0;
+        foreach (var (id, _) in view.Leases.All())
+        {
+            leases++;
+            foreach (var key in view.Leases.Keys(id))
+            {
+                actual.Add((id, key.ToBase64()));
+            }
+        }
+
+        if (!expected.SetEquals(actual) || leases != view.Leases.Count)
+        {
+            throw new InvalidOperationException($"{actual.Count} keys attached to {leases} leases (count {view.Leases.Count}), {expected.Count} name a granted lease");
+        }
+    }
 
     public void Dispose()
     {

@@ -47,6 +47,8 @@ internal sealed class DiskView : IMvccView, IDisposable
 
     public AlarmSet Alarms { get; }
 
+    public Leases.ILeaseView Leases => field ??= new DiskLeaseView(view);
+
     internal DiskMeta Meta => meta;
 
     /// <summary>The backend view underneath, for the applier's compaction walk.</summary>

@@ -37,6 +37,9 @@ internal sealed class CommandApplier(bool collectEvents)
                     CommandCase.Txn => Txn(state, command.Txn, events, out response),
                     CommandCase.Compaction => Compact(state, command.Compaction, out response),
                     CommandCase.Alarm => Alarm(state, command.Alarm, out response),
+                    CommandCase.LeaseGrant => LeaseGrant(state, command.LeaseGrant, out response),
+                    CommandCase.LeaseRevoke => LeaseRevoke(state, command.LeaseRevoke, events, out response),
+                    CommandCase.LeaseKeepAlive or CommandCase.LeaseTimeToLive => KvError.NotALogCommand,
                     _ => KvError.EmptyCommand,
                 };
             }
@@ -173,6 +176,20 @@ internal sealed class CommandApplier(bool collectEvents)
 
         response = alarm;
         return null;
+    }
+
+    // A corrupt store grants nothing, nor does a full one (etcd's capped applier refuses grants under NOSPACE).
+    private static KvError? LeaseGrant(IMvccState state, LeaseGrantRequest request, out IMessage? response)
+    {
+        response = null;
+        return WriteGate(state, QuotaCost.LeaseGrantBytes) ?? Leases.LeaseExecutor.Grant(state, request, out response);
+    }
+
+    // Revoking deletes keys, which the NOSPACE alarm allows, as it allows any delete.
+    private static KvError? LeaseRevoke(IMvccState state, LeaseRevokeRequest request, List<Event>? events, out IMessage? response)
+    {
+        response = null;
+        return WriteGate(state, cost: 0) ?? Leases.LeaseExecutor.Revoke(state, request, events, out response);
     }
 
     // Refusals that come before looking at the request: a corrupt store takes no writes, a full one no puts.

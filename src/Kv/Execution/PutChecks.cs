@@ -14,7 +14,7 @@ internal static class PutChecks
             return KvError.KeyNotFound;
         }
 
-        if (request.Lease != 0 && !LeaseExists(request.Lease))
+        if (request.Lease != 0 && !state.Leases.TryGetTtl(request.Lease, out _))
         {
             return KvError.LeaseNotFound;
         }
@@ -25,11 +25,4 @@ internal static class PutChecks
     /// <summary>Whether the key exists now (writes of the transaction in progress included).</summary>
     public static bool IsLive(IMvccView state, ReadOnlySpan<byte> key) =>
         state.TryGetVersion(key, long.MaxValue, out var newest) && !newest.IsTombstone;
-
-    /// <summary>
-    /// Whether a lease is granted. TODO(leases): there is no lease subsystem yet, so every lease id is accepted and
-    /// simply stored with the key; once leases are replicated state, look the id up here (etcd answers
-    /// "etcdserver: requested lease not found" for an unknown one).
-    /// </summary>
-    private static bool LeaseExists(long leaseId) => leaseId != 0;
 }

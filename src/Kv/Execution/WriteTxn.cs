@@ -67,6 +67,7 @@ internal sealed class WriteTxn
 
         var entry = new RevisionEntry(Revision, subRevision++, createRevision, version, lease, value);
         state.Append(key, entry);
+        MoveLease(key, live ? last.Lease : 0, lease);
         events?.Add(new Event { Type = Event.Types.EventType.Put, Kv = KeyVersion.ToKeyValue(key, entry), PrevKv = prevKv });
 
         var response = new PutResponse { Header = new ResponseHeader { Revision = Revision } };
@@ -92,6 +93,7 @@ internal sealed class WriteTxn
             }
 
             state.Append(victim.Key, RevisionEntry.Tombstone(Revision, subRevision++));
+            MoveLease(victim.Key, victim.Entry.Lease, 0);
             events?.Add(new Event
             {
                 Type = Event.Types.EventType.Delete,
@@ -102,6 +104,28 @@ internal sealed class WriteTxn
 
         response.Header = new ResponseHeader { Revision = ViewRevision };
         return response;
+    }
+
+    // A key belongs to the lease its newest version names: a put moves it (lease 0 detaches, ignore_lease keeps it),
+    // a delete detaches it. A lease id without a lease (stored by a version before leases were replicated) attaches
+    // nothing, so revoking never meets a key it did not grant.
+    private void MoveLease(ByteString key, long from, long to)
+    {
+        if (from == to)
+        {
+            return;
+        }
+
+        var leases = state.LeaseWrites;
+        if (from != 0)
+        {
+            leases.Detach(from, key);
+        }
+
+        if (to != 0 && leases.TryGetTtl(to, out _))
+        {
+            leases.Attach(to, key);
+        }
     }
 
     /// <summary>Ends the transaction; returns the store revision after it.</summary>

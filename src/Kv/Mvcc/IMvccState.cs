@@ -19,6 +19,9 @@ internal interface IMvccState : IMvccView
     /// <summary>Makes the changes of the write transaction in progress the current revision.</summary>
     void CommitRevision(long revision);
 
+    /// <summary>The lease table to change; changes belong to the entry being applied, like its versions.</summary>
+    Leases.ILeaseState LeaseWrites { get; }
+
     /// <summary>
     /// Drops every version no read at or after <paramref name="revision"/> can see: per key, everything older than its
     /// newest version at or below the revision, and that version too when it is a tombstone.

@@ -29,6 +29,9 @@ internal interface IMvccView
     /// <summary>The raised alarms; do not change them through a view.</summary>
     AlarmSet Alarms { get; }
 
+    /// <summary>The granted leases and their attached keys.</summary>
+    Leases.ILeaseView Leases { get; }
+
     /// <summary>
     /// The newest version of <paramref name="key"/> with a main revision at most <paramref name="revision"/>, a
     /// tombstone included; false when the key had no version by then (or compaction removed it).

@@ -1,4 +1,5 @@
 using RaftKv.Kv.Alarms;
+using RaftKv.Kv.Leases;
 
 namespace RaftKv.Kv.Mvcc;
 
@@ -20,6 +21,13 @@ internal sealed partial class MvccState : IMvccState
     public RevisionLog Log { get; } = new();
 
     public AlarmSet Alarms { get; } = new();
+
+    /// <summary>The granted leases with their attached keys (rebuilt from the keys on restore).</summary>
+    public LeaseTable LeaseTable { get; } = new();
+
+    ILeaseView IMvccView.Leases => LeaseTable;
+
+    ILeaseState IMvccState.LeaseWrites => LeaseTable;
 
     /// <summary>Revision of the newest write transaction; 1 for an empty store, as in etcd.</summary>
     public long CurrentRevision { get; private set; } = 1;
@@ -166,6 +174,49 @@ internal sealed partial class MvccState : IMvccState
         if (size != SizeBytes || entries != EntryCount)
         {
             throw new InvalidOperationException($"size {SizeBytes}/{EntryCount} but versions add up to {size}/{entries}");
+        }
+
+        CheckAttachments();
+    }
+
+    // Every live key whose newest version names a granted lease is attached to it, and no other key is.
+    private void CheckAttachments()
+    {
+        var expected = new Dictionary<long, int>();
+        var cursor = Keys.First();
+        while (cursor.Next(out var history))
+        {
+            var lease = history.IsLive ? history.Last.Lease : 0;
+            if (lease != 0 && LeaseTable.TryGetTtl(lease, out _))
+            {
+                expected[lease] = expected.GetValueOrDefault(lease) + 1;
+                if (!LeaseTable.Keys(lease).Contains(history.Key))
+                {
+                    throw new InvalidOperationException($"key '{history.Key.ToStringUtf8()}' names lease {lease} but is not attached to it");
+                }
+            }
+        }
+
+        foreach (var (id, _) in LeaseTable.All())
+        {
+            if (LeaseTable.KeyCount(id) != expected.GetValueOrDefault(id))
+            {
+                throw new InvalidOperationException($"lease {id} has {LeaseTable.KeyCount(id)} keys attached, {expected.GetValueOrDefault(id)} name it");
+            }
+        }
+    }
+
+    /// <summary>After a restore: attaches every live key whose newest version names a granted lease.</summary>
+    public void RebuildAttachments()
+    {
+        var cursor = Keys.First();
+        while (cursor.Next(out var history))
+        {
+            var lease = history.IsLive ? history.Last.Lease : 0;
+            if (lease != 0 && LeaseTable.TryGetTtl(lease, out _))
+            {
+                LeaseTable.Attach(lease, history.Key);
+            }
         }
     }
 

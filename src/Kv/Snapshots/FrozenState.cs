@@ -17,9 +17,11 @@ internal sealed class FrozenState
     private readonly ByteString[] keys;
     private readonly int[] starts;
     private readonly RevisionEntry[] entries;
+    private readonly (long Id, long TtlSeconds)[] leases;
 
     private FrozenState(MvccState state, (ulong MemberId, AlarmType Type)[] alarms, ByteString[] keys, int[] starts, RevisionEntry[] entries)
     {
+        leases = [.. state.LeaseTable.All()]; // O(leases); the attachments are rebuilt from the keys on restore
         AppliedIndex = state.AppliedIndex;
         CurrentRevision = state.CurrentRevision;
         CompactRevision = state.CompactRevision;
@@ -39,6 +41,9 @@ internal sealed class FrozenState
     public ReadOnlySpan<(ulong MemberId, AlarmType Type)> Alarms => alarms;
 
     public int KeyCount => keys.Length;
+
+    /// <summary>The granted leases in id order.</summary>
+    public ReadOnlySpan<(long Id, long TtlSeconds)> Leases => leases;
 
     public long VersionCount => entries.Length;
 

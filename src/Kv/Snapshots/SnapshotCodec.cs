@@ -7,12 +7,15 @@ namespace RaftKv.Kv.Snapshots;
 /// <summary>
 /// The records of a store snapshot, streamed key by key from a <see cref="FrozenState"/> (never serialized into one
 /// buffer): magic and format version; applied index, current and compact revision; the alarms; then each key (in
-/// key order) with its versions (oldest first); then an end marker. The change log is rebuilt on restore.
+/// key order) with its versions (oldest first); from format 2 the leases (count, then id and granted TTL each, in id
+/// order); then an end marker. The change log and the lease attachments are rebuilt on restore (a key is attached
+/// to the lease its newest version names); format 1, written before leases, restores with none.
 /// </summary>
 internal static class SnapshotCodec
 {
     private const long Magic = 0x3153_5356_4B54_4652; // "RFTKVSS1" little-endian
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
+    private const int FormatBeforeLeases = 1;
     private const int EndMarker = 0x2144_4E45; // "END!"
     private const byte TombstoneFlag = 1;
 
@@ -57,6 +60,13 @@ internal static class SnapshotCodec
             }
         }
 
+        writer.WriteInt32(state.Leases.Length);
+        foreach (var (id, ttl) in state.Leases)
+        {
+            writer.WriteInt64(id);
+            writer.WriteInt64(ttl);
+        }
+
         writer.WriteInt32(EndMarker);
         writer.Finish();
     }
@@ -70,10 +80,11 @@ internal static class SnapshotCodec
     {
         const int FieldsBefore = sizeof(long) + sizeof(int) + (3 * sizeof(long)) + sizeof(int); // magic .. alarm count
         const int AlarmBytes = sizeof(long) + sizeof(int);
-        const int FieldsAfter = sizeof(long) + sizeof(int); // key count, end marker
+        const int FieldsAfter = sizeof(long) + sizeof(int) + sizeof(int); // key count, lease count, end marker
+        const int LeaseBytes = 2 * sizeof(long);
         const int VersionBytes = sizeof(long) + sizeof(int) + 1; // main, sub, flags
         const int ValueFieldBytes = (3 * sizeof(long)) + sizeof(int); // create revision, version, lease, value length
-        long payload = FieldsBefore + ((long)state.Alarms.Length * AlarmBytes) + FieldsAfter;
+        long payload = FieldsBefore + ((long)state.Alarms.Length * AlarmBytes) + FieldsAfter + ((long)state.Leases.Length * LeaseBytes);
         for (var k = 0; k < state.KeyCount; k++)
         {
             var versions = state.Versions(k);
@@ -113,7 +124,7 @@ internal static class SnapshotCodec
         }
 
         var version = reader.ReadInt32();
-        if (version != FormatVersion)
+        if (version != FormatVersion && version != FormatBeforeLeases)
         {
             throw new KvSnapshotCorruptException($"snapshot format {version} is not supported (expected {FormatVersion})");
         }
@@ -170,6 +181,11 @@ internal static class SnapshotCodec
             }
         }
 
+        if (version != FormatBeforeLeases)
+        {
+            ReadLeases(reader, state);
+        }
+
         if (reader.ReadInt32() != EndMarker)
         {
             throw new KvSnapshotCorruptException("the snapshot's end marker is missing");
@@ -177,7 +193,31 @@ internal static class SnapshotCodec
 
         reader.Finish();
         state.RebuildLog();
+        state.RebuildAttachments();
         return state;
+    }
+
+    private static void ReadLeases(SnapshotFrameReader reader, MvccState state)
+    {
+        var count = reader.ReadInt32();
+        if (count < 0 || count > Leases.LeaseLimits.MaxLeases)
+        {
+            throw new KvSnapshotCorruptException($"lease count {count} is out of range");
+        }
+
+        long? previous = null;
+        for (var i = 0; i < count; i++)
+        {
+            var id = reader.ReadInt64();
+            var ttl = reader.ReadInt64();
+            if (id == 0 || id <= previous || ttl < Leases.LeaseLimits.FloorTtlSeconds || ttl > Leases.LeaseLimits.MaxTtlSeconds)
+            {
+                throw new KvSnapshotCorruptException($"lease {id} with TTL {ttl} s is impossible or out of order");
+            }
+
+            previous = id;
+            state.LeaseTable.Grant(id, ttl);
+        }
     }
 
     private static RevisionEntry ReadEntry(SnapshotFrameReader reader)

@@ -50,6 +50,12 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
     /// <summary>The changes applied here, for this member's watch streams.</summary>
     public WatchHub Watches { get; }
 
+    /// <summary>
+    /// Called on the apply thread with the result of every entry applied (not with entries the store held already):
+    /// the lease clock learns of grants here. Must be quick and must not throw.
+    /// </summary>
+    public Action<ApplyResult>? Applied { get; set; }
+
     /// <summary>Whether snapshots travel as payloads beside the Raft message (the store is on disk).</summary>
     public bool UsesPayloads => _store.IsOnDisk;
 
@@ -64,6 +70,7 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
         }
         var result = _store.ApplyIfNew(entry.Index, entry.Data.Span);
         if (result is { Events.Count: > 0 }) Watches.Publish(result.Revision, result.Events);
+        if (result is not null) Applied?.Invoke(result);
         return result;
     }
 

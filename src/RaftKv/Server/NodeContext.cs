@@ -16,6 +16,10 @@ public sealed class NodeContext
         Machine = machine;
         Transport = transport;
         Proposer = new KvProposer(this, machine);
+        LeaseClock = new Leases.LeaseClock(() => Host.Status, machine.Store, TimeProvider.System);
+        Leases = new Leases.LeaseGateway(this, LeaseClock);
+        LeaseIds = new Leases.LeaseIdGenerator(settings.Self.Id, DateTimeOffset.UtcNow);
+        machine.Applied = LeaseClock.OnApplied;
     }
 
     public ServerSettings Settings { get; }
@@ -23,6 +27,15 @@ public sealed class NodeContext
     public EtcdStateMachine Machine { get; }
     public GrpcTransport Transport { get; }
     public KvProposer Proposer { get; }
+
+    /// <summary>The leader's lease deadlines; empty on a follower.</summary>
+    public Leases.LeaseClock LeaseClock { get; }
+
+    /// <summary>Keep-alives and time-to-live questions, answered by the leader.</summary>
+    public Leases.LeaseGateway Leases { get; }
+
+    /// <summary>Ids for grants that leave the id to the server.</summary>
+    public Leases.LeaseIdGenerator LeaseIds { get; }
 
     /// <summary>The member's latest Raft state.</summary>
     public RaftStatus? Status => Host.Status;

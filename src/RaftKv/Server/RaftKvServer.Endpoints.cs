@@ -33,6 +33,7 @@ public static partial class RaftKvServer
         app.MapGrpcService<Etcd.MaintenanceService>();
         app.MapGrpcService<Etcd.ClusterService>();
         app.MapGrpcService<Etcd.WatchService>();
+        app.MapGrpcService<Etcd.LeaseService>();
         app.MapGet("/health", (HttpContext context) =>
         {
             var reason = node.Unhealthy();

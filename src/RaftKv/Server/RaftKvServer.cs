@@ -109,6 +109,7 @@ public static partial class RaftKvServer
         builder.Services.AddSingleton(settings);
         NodeContext? nodeContext = null; // created after Build (it needs the app's loggers); resolved lazily by services
         builder.Services.AddSingleton(_ => nodeContext ?? throw new InvalidOperationException("node not ready"));
+        builder.Services.AddHostedService<Leases.LeaseExpiry>();
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raftkv");
@@ -134,7 +135,8 @@ public static partial class RaftKvServer
             SnapshotEveryEntries = settings.SnapshotCount,
         }, storage, stateMachine, transport, raftLogger);
         var node = new NodeContext(settings, host, stateMachine, transport);
-        transport.ForwardHandler = node.Proposer.HandleForwardedAsync;
+        transport.ForwardHandler = (command, ct) => Leases.LeaseGateway.TryAnswerForwarded(node.Leases, command) is { } answer
+            ? Task.FromResult(answer) : node.Proposer.HandleForwardedAsync(command, ct);
         nodeContext = node;
 
         MapEndpoints(app, settings, node);

@@ -5,7 +5,7 @@ using Grpc.Core;
 namespace RaftKv.Cli.Client;
 
 /// <summary>
-/// The client side of <c>raftkv</c>: put, get, del, status, members and watch over the etcd v3 gRPC API, so they
+/// The client side of <c>raftkv</c>: put, get, del, status, members, watch and lease over the etcd v3 gRPC API, so they
 /// work against etcd too. Human tables by default, <c>-o json</c> for scripts; exit code 1 with a message naming
 /// every endpoint when none answers, 2 for bad arguments.
 /// </summary>
@@ -17,6 +17,7 @@ public static class ClientCommands
     public static IEnumerable<Command> Create() =>
     [
         KvCommands.Put(), KvCommands.Get(), KvCommands.Delete(), StatusCommand.Create(), MembersCommand.Create(), WatchCommand.Create(),
+        LeaseCommands.Create(),
     ];
 
     /// <summary>Connects, runs <paramref name="body"/>, and turns failures into a message on stderr and an exit code.</summary>

@@ -36,6 +36,9 @@ public sealed class RaftKvMetrics
         var files = factory.CreateGauge("raftkv_store_physical_size_bytes", "Size of the store on its medium: the disk store's files (etcd's db size).");
         var snapshotStall = factory.CreateGauge("raftkv_snapshot_loop_max_seconds", "The longest the Raft loop spent on one snapshot (capture and publish).");
         var clients = factory.CreateGauge("raftkv_dashboard_clients", "Open dashboard event streams.");
+        var leases = factory.CreateGauge("raftkv_leases", "Leases granted and not yet revoked or expired, in this member's store.");
+        var leaseDeadlines = factory.CreateGauge("raftkv_lease_deadlines", "Lease deadlines this member keeps (the leader keeps one per lease, followers none).");
+        var keepAliveStreams = factory.CreateGauge("raftkv_lease_keepalive_streams", "Open LeaseKeepAlive streams on this member.");
         var stats = node.Host.Stats;
         // Counters copied from running totals before every scrape: name, help, the total now.
         (string Name, string Help, Func<double> Total)[] totals =
@@ -57,6 +60,9 @@ public sealed class RaftKvMetrics
             ("raftkv_snapshot_loop_seconds_total", "Time the Raft loop spent capturing and publishing snapshots (the write happens off the loop).",
                 () => stats.SnapshotLoopTime.TotalSeconds),
             ("raftkv_dotnet_allocated_bytes_total", "Bytes allocated by the process on the managed heap (GC.GetTotalAllocatedBytes).", () => GC.GetTotalAllocatedBytes()),
+            ("raftkv_leases_granted_total", "Lease grants applied on this member.", () => node.LeaseClock.Granted),
+            ("raftkv_leases_revoked_total", "Lease revokes applied on this member (by clients and by expiry).", () => node.LeaseClock.Revoked),
+            ("raftkv_leases_expired_total", "Leases this member, as leader, revoked because their TTL ran out.", () => node.LeaseClock.Expired),
             ("raftkv_process_cpu_seconds_total", "CPU time used by the process, user and system.", () => Environment.CpuUsage.TotalTime.TotalSeconds),
         ];
         var counters = totals.Select(t => (Counter: factory.CreateCounter(t.Name, t.Help), t.Total)).ToArray();
@@ -85,6 +91,9 @@ public sealed class RaftKvMetrics
             files.Set(store.PhysicalSizeBytes);
             snapshotStall.Set(stats.SnapshotLoopTimeMax.TotalSeconds);
             clients.Set(dashboardClients());
+            leases.Set(node.Machine.Store.LeaseCount);
+            leaseDeadlines.Set(node.LeaseClock.TrackedCount);
+            keepAliveStreams.Set(node.Leases.KeepAliveStreams);
             foreach (var (counter, total) in counters) counter.IncTo(total());
             for (var g = 0; g <= GC.MaxGeneration; g++) gcs.WithLabels(g.ToString(System.Globalization.CultureInfo.InvariantCulture)).IncTo(GC.CollectionCount(g));
         });
