@@ -84,6 +84,7 @@ public sealed class WatchDifferentialTests(ITestOutputHelper output)
         await Step("cancel an unknown id", () => watch.SendAsync(new WatchRequest { CancelRequest = new WatchCancelRequest { WatchId = 999 } }));
         await Step("an empty key with no range end", () => watch.CreateAsync(new WatchCreateRequest { StartRevision = 1 }));
         await Step("a range that ends before it starts", () => watch.CreateAsync(new WatchCreateRequest { Key = B("b"), RangeEnd = B("a"), StartRevision = 1 }));
+        await Step("request progress", () => watch.SendAsync(new WatchRequest { ProgressRequest = new WatchProgressRequest() }));
         return record;
     }
 
