@@ -171,6 +171,7 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
         var hasEntries = firstEntry < entries.Count;
         if (!hasEntries && snapshot is null && hardState is null) return;
         var sync = mustSync || hasEntries || snapshot is not null || termOrVoteChanged;
+        FailPoints.Hit(FailPoint.WalBeforeSave);
         try
         {
             if (snapshot is not null) _snapshots.Save(snapshot);
@@ -181,6 +182,7 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
             _failure = e;
             throw;
         }
+        FailPoints.Hit(FailPoint.WalAfterSave);
         // Durable: now it may be read.
         if (snapshot is not null) _memory.ApplySnapshot(snapshot);
         if (hasEntries) _memory.Append(entries); // skips entries at or below the snapshot, as the log did

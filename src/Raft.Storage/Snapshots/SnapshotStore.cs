@@ -113,6 +113,7 @@ internal sealed class SnapshotStore
             using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete))
             {
                 RandomAccess.Write(handle, header, 0);
+                FailPoints.Hit(FailPoint.SnapshotDuringStage);
                 var data = snapshot.Data.Span;
                 for (var written = 0; written < data.Length;)
                 {
@@ -146,6 +147,7 @@ internal sealed class SnapshotStore
     public void Publish(Snapshot snapshot, string stagedPath)
     {
         var path = FinalPath(snapshot);
+        FailPoints.Hit(FailPoint.SnapshotBeforePublish);
         try
         {
             File.Move(stagedPath, path, overwrite: true);
@@ -156,6 +158,7 @@ internal sealed class SnapshotStore
             TryDelete(stagedPath);
             throw IoErrors.Translate(e, "publishing snapshot", path);
         }
+        FailPoints.Hit(FailPoint.SnapshotAfterPublish);
         _retained.RemoveAll(r => r.Index == snapshot.Index);
         _retained.Add((snapshot.Index, snapshot.Term, path));
         _retained.Sort((a, b) => a.Index.CompareTo(b.Index));
