@@ -137,7 +137,11 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
         if (!_store.IsOnDisk) throw new InvalidOperationException("an in-memory store receives its snapshots inline");
         try
         {
-            return Descriptor(_store.ReceiveSnapshot(payload, cancellationToken));
+            var appliedIndex = _store.ReceiveSnapshot(payload, cancellationToken);
+            // The store's stream ends at its own trailer, the transfer after it (the transport's total checked): read
+            // to that end, as the contract asks, or every transfer is refused once the store has switched to it.
+            if (payload.Read(new byte[1]) != 0) throw new InvalidDataException("the snapshot payload continues after the store's stream ended");
+            return Descriptor(appliedIndex);
         }
         catch (KvSnapshotCorruptException e)
         {
