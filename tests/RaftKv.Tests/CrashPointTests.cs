@@ -103,8 +103,16 @@ public sealed class CrashPointTests(ITestOutputHelper output) : IDisposable
         var victim = onLeader ? leader : behind;
         if (onLeader) behind.Start();
         else behind.Start(Armed(point, "crash"));
+        // Writes go on (up to 200) during the transfer, the crash and the restart: the leader's log moves past the snapshot.
+        using var stopWrites = new CancellationTokenSource();
+        var during = Task.Run(async () =>
+        {
+            for (var i = 0; i < 200 && !stopWrites.IsCancellationRequested; i++) await writer.PutAsync($"c/{i:D4}", $"v{i}");
+        });
         await AssertCrashedAtAsync(victim, point, cluster);
         victim.Start();
+        await stopWrites.CancelAsync();
+        await during;
         await AssertConvergedAsync(cluster, writer, behind);
         // It caught up by switching to a received store, not by replaying the log (which the leader no longer has).
         var current = File.ReadAllText(Path.Combine(behind.DataDir, "member", "state", "CURRENT")).Trim();
