@@ -45,6 +45,9 @@ internal enum FailPoint
     /// <summary>StateDirectory.Promote: CURRENT names the received backend and is synced, before the store opens it and Raft saves the snapshot.</summary>
     SnapshotAfterSwitch,
 
+    /// <summary>RaftHost.HandleReady: a snapshot from the leader is saved with the log, before the state machine restores from it.</summary>
+    SnapshotBeforeRestore,
+
     /// <summary>DiskApplyState.Compact: an MVCC compaction has put its deletions in the entry's batch, before the batch is committed.</summary>
     CompactionDuring,
 

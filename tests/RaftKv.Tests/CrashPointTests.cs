@@ -80,6 +80,7 @@ public sealed class CrashPointTests(ITestOutputHelper output) : IDisposable
     [InlineData("snapshot-after-switch", false)]
     [InlineData("snapshot-before-publish", false)]
     [InlineData("snapshot-after-publish", false)]
+    [InlineData("snapshot-before-restore", false)]
     public async Task ACrashDuringCatchUpBySnapshot_LeavesEveryMemberWithTheSameState(string point, bool onLeader)
     {
         await using var cluster = Create(3, "--snapshot-count", "100");
