@@ -105,7 +105,9 @@ public sealed class KvBackend : IDisposable
             try
             {
                 batch.Inner.Put(KeySpace.AppliedIndexKey, index);
+                FailPoints.Hit(FailPoint.BackendBeforeCommit);
                 db.Write(batch.Inner, commitOptions);
+                FailPoints.Hit(FailPoint.BackendAfterCommit);
             }
             finally
             {
@@ -129,6 +131,7 @@ public sealed class KvBackend : IDisposable
     public void CompactAll()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
+        FailPoints.Hit(FailPoint.DefragDuring);
         db.CompactRange((byte[]?)null, null);
     }
 

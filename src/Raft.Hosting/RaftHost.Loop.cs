@@ -141,6 +141,7 @@ public sealed partial class RaftHost
         if (!sendFirst && rd.Messages.Count > 0) Send(rd.Messages);
         if (rd.Snapshot is { } snapshot)
         {
+            FailPoints.Hit(FailPoint.SnapshotBeforeRestore);
             _stateMachine.Restore(snapshot.Data);
             _lastSnapshotIndex = snapshot.Index;
             _pendingProposals.FailUpTo(snapshot.Index);

@@ -174,6 +174,7 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
         if (!hasEntries && snapshot is null && hardState is null) return;
         var sync = mustSync || hasEntries || snapshot is not null || termOrVoteChanged;
         Action? prune = null;
+        FailPoints.Hit(FailPoint.WalBeforeSave);
         try
         {
             if (snapshot is not null) prune = _snapshots.Save(snapshot);
@@ -184,6 +185,7 @@ public sealed class DurableStorage : IRaftLogStorage, IDisposable
             _failure = e;
             throw;
         }
+        FailPoints.Hit(FailPoint.WalAfterSave);
         // Durable: now it may be read.
         if (snapshot is not null) _memory.ApplySnapshot(snapshot);
         if (hasEntries) _memory.Append(entries); // skips entries at or below the snapshot, as the log did

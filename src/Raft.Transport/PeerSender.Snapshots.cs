@@ -105,6 +105,7 @@ internal sealed partial class PeerSender
                 // is reused only after the write was awaited.
                 chunk.Data = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, length));
                 chunk.DataCrc32C = Crc32C.Compute(buffer.AsSpan(0, length));
+                FailPoints.Hit(FailPoint.SnapshotSendChunk);
                 await writer.WriteAsync(chunk, _stop.Token).ConfigureAwait(false);
                 total += length;
                 if (length < chunkBytes) break;

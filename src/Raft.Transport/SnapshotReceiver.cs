@@ -126,6 +126,7 @@ internal sealed partial class SnapshotReceiver(GrpcTransport transport)
             if (!legacy && Crc32C.Compute(chunk.Data.Span) != chunk.DataCrc32C)
                 return $"chunk {index} (body bytes {received} to {received + chunk.Data.Length}) is corrupt: its checksum does not match";
             if (chunk.Data.Length > maxBytes - received) return overLimit;
+            FailPoints.Hit(FailPoint.SnapshotReceiveChunk);
             if (!chunk.Data.IsEmpty && await onData(chunk.Data.Memory).ConfigureAwait(false) is { } refusal) return refusal;
             received += chunk.Data.Length;
             if (!await chunks.MoveNext(cancellationToken).ConfigureAwait(false))

@@ -50,5 +50,8 @@ public sealed class SnapshotCatchUpTests
         var current = File.ReadAllText(Path.Combine(behind.DataDir, "member", "state", "CURRENT")).Trim();
         Assert.NotEqual("backend-0", current);
         Assert.Contains(behind.Output, line => line.Contains("snapshot", StringComparison.OrdinalIgnoreCase));
+        // Delivered, not only staged: a refused transfer left the store switched but the follower's Raft log behind
+        // for good (the leader resent the snapshot forever; the follower applied no later entry).
+        Assert.DoesNotContain(behind.Output, line => line.Contains("refused a snapshot", StringComparison.Ordinal));
     }
 }

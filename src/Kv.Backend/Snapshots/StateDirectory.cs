@@ -93,6 +93,7 @@ public sealed partial class StateDirectory
         _ = ReadAppliedIndex(staging); // Throws unless it opens with our metadata.
         DurableDirectory.Sync(staging);
         StepReached?.Invoke(PromoteStep.StagingVerified);
+        FailPoints.Hit(FailPoint.SnapshotBeforeSwitch);
 
         var liveName = BackendPrefix + number.ToString(CultureInfo.InvariantCulture);
         var live = Path.Combine(RootPath, liveName);
@@ -112,6 +113,7 @@ public sealed partial class StateDirectory
         File.Move(temp, pointer, overwrite: true);
         DurableDirectory.Sync(RootPath);
         StepReached?.Invoke(PromoteStep.PointerRenamed);
+        FailPoints.Hit(FailPoint.SnapshotAfterSwitch);
         LivePath = live;
         return live;
     }

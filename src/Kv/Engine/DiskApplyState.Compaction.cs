@@ -83,6 +83,7 @@ internal sealed partial class DiskApplyState
             }
         }
 
+        FailPoints.Hit(FailPoint.CompactionDuring);
         meta = meta with { CompactRevision = revision, SizeBytes = sizeBytes, EntryCount = entryCount };
     }
 

@@ -121,6 +121,7 @@ internal sealed class SnapshotStore
             using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete))
             {
                 RandomAccess.Write(handle, header, 0);
+                FailPoints.Hit(FailPoint.SnapshotDuringStage);
                 var data = snapshot.Data.Span;
                 for (var written = 0; written < data.Length;)
                 {
@@ -154,6 +155,7 @@ internal sealed class SnapshotStore
     public string MoveIntoPlace(Snapshot snapshot, string stagedPath)
     {
         var path = FinalPath(snapshot);
+        FailPoints.Hit(FailPoint.SnapshotBeforePublish);
         try
         {
             File.Move(stagedPath, path, overwrite: true);
@@ -163,6 +165,7 @@ internal sealed class SnapshotStore
             TryDelete(stagedPath);
             throw IoErrors.Translate(e, "publishing snapshot", path);
         }
+        FailPoints.Hit(FailPoint.SnapshotAfterPublish);
         return path;
     }
 

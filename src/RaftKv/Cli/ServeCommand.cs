@@ -47,6 +47,14 @@ internal static class ServeCommand
         }
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // Checked first, so a misspelt point cannot leave a crash test running a member that never fails.
+            if (FailPoints.Problem is { } failPoints)
+            {
+                await Console.Error.WriteLineAsync($"raftkv serve: {failPoints}").ConfigureAwait(false);
+                return 2;
+            }
+            if (FailPoints.Describe() is { Length: > 0 } armed)
+                await Console.Error.WriteLineAsync($"raftkv serve: failure points armed by {FailPoints.EnvironmentVariable}: {armed}").ConfigureAwait(false);
             ServerSettings settings;
             try
             {

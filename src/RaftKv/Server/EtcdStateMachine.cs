@@ -155,9 +155,12 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
         if (!_store.IsOnDisk) throw new InvalidOperationException("an in-memory store receives its snapshots inline");
         try
         {
-            var descriptor = Descriptor(_store.ReceiveSnapshot(payload, cancellationToken));
+            var appliedIndex = _store.ReceiveSnapshot(payload, cancellationToken);
+            // The store's stream ends at its own trailer, the transfer after it (the transport's total checked): read
+            // to that end, as the contract asks, or every transfer is refused once the store has switched to it.
+            if (payload.Read(new byte[1]) != 0) throw new InvalidDataException("the snapshot payload continues after the store's stream ended");
             Watches.Reset(); // watchers behind the new state read its history; those ahead wait for it
-            return descriptor;
+            return Descriptor(appliedIndex);
         }
         catch (KvSnapshotCorruptException e)
         {

@@ -51,6 +51,27 @@ public sealed class MemberProcess : IAsyncDisposable
 
     public void Start() => _process = RaftKvBinary.Start(ServeArgs(), _output);
 
+    /// <summary>Starts the member with <paramref name="environment"/> set for this start only (e.g. RAFTKV_FAILPOINTS).</summary>
+    public void Start(IReadOnlyDictionary<string, string?> environment) =>
+        _process = RaftKvBinary.Start(ServeArgs(), _output, environment: environment);
+
+    /// <summary>Waits until the process has exited by itself (a failure point) and returns its exit code; null after the bound.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        if (_process is not { } p) return null;
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        p.WaitForExit(); // drain the output
+        return p.ExitCode;
+    }
+
     /// <summary>kill -9: no chance to flush anything.</summary>
     public void Kill()
     {

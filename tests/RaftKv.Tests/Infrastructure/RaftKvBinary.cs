@@ -22,13 +22,18 @@ public static class RaftKvBinary
         return dll;
     }
 
-    /// <summary>Starts raftkv with <paramref name="args"/>; output lines go to <paramref name="output"/> (bounded).</summary>
-    public static Process Start(IEnumerable<string> args, ConcurrentQueue<string> output, bool exitOnStdinEof = true)
+    /// <summary>
+    /// Starts raftkv with <paramref name="args"/>; output lines go to <paramref name="output"/> (bounded). Variables
+    /// in <paramref name="environment"/> are set for the child only (a null value removes one).
+    /// </summary>
+    public static Process Start(IEnumerable<string> args, ConcurrentQueue<string> output, bool exitOnStdinEof = true,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) start.Environment[name] = value;
         start.ArgumentList.Add(DllPath);
         foreach (var a in args) start.ArgumentList.Add(a);
         // The pipe closes if the test process dies, and the member stops: no orphans between test runs.
@@ -49,10 +54,11 @@ public static class RaftKvBinary
     }
 
     /// <summary>Runs raftkv to completion (bounded) and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> args, TimeSpan timeout)
+    public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> args, TimeSpan timeout,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var output = new ConcurrentQueue<string>();
-        using var process = Start(args, output, exitOnStdinEof: false);
+        using var process = Start(args, output, exitOnStdinEof: false, environment);
         using var cts = new CancellationTokenSource(timeout);
         try
         {
