@@ -20,7 +20,7 @@ public sealed class WatchProbe : IAsyncDisposable
     private WatchProbe(string url, Metadata? headers)
     {
         _channel = GrpcChannel.ForAddress(url.StartsWith("http", StringComparison.Ordinal) ? url : "http://" + url);
-        _call = new Watch.WatchClient(_channel).Watch(headers, cancellationToken: _stop.Token);
+        _call = new Etcdserverpb.Watch.WatchClient(_channel).Watch(headers, cancellationToken: _stop.Token);
         _reader = Task.Run(ReadAsync);
     }
 

@@ -39,6 +39,8 @@ public sealed class RaftKvMetrics
         var leases = factory.CreateGauge("raftkv_leases", "Leases granted and not yet revoked or expired, in this member's store.");
         var leaseDeadlines = factory.CreateGauge("raftkv_lease_deadlines", "Lease deadlines this member keeps (the leader keeps one per lease, followers none).");
         var keepAliveStreams = factory.CreateGauge("raftkv_lease_keepalive_streams", "Open LeaseKeepAlive streams on this member.");
+        var watchStreams = factory.CreateGauge("raftkv_watch_streams", "Open Watch streams on this member.");
+        var watchers = factory.CreateGauge("raftkv_watchers", "Watchers on this member, all streams together.");
         var stats = node.Host.Stats;
         // Counters copied from running totals before every scrape: name, help, the total now.
         (string Name, string Help, Func<double> Total)[] totals =
@@ -63,6 +65,9 @@ public sealed class RaftKvMetrics
             ("raftkv_leases_granted_total", "Lease grants applied on this member.", () => node.LeaseClock.Granted),
             ("raftkv_leases_revoked_total", "Lease revokes applied on this member (by clients and by expiry).", () => node.LeaseClock.Revoked),
             ("raftkv_leases_expired_total", "Leases this member, as leader, revoked because their TTL ran out.", () => node.LeaseClock.Expired),
+            ("raftkv_watch_events_sent_total", "Events sent to watchers on this member.", () => node.Machine.Watches.EventsSent),
+            ("raftkv_watch_history_reads_total", "Reads of the store's history by watchers behind the in-memory window (slow or starting in the past).",
+                () => node.Machine.Watches.HistoryReads),
             ("raftkv_process_cpu_seconds_total", "CPU time used by the process, user and system.", () => Environment.CpuUsage.TotalTime.TotalSeconds),
         ];
         var counters = totals.Select(t => (Counter: factory.CreateCounter(t.Name, t.Help), t.Total)).ToArray();
@@ -94,6 +99,8 @@ public sealed class RaftKvMetrics
             leases.Set(node.Machine.Store.LeaseCount);
             leaseDeadlines.Set(node.LeaseClock.TrackedCount);
             keepAliveStreams.Set(node.Leases.KeepAliveStreams);
+            watchStreams.Set(node.Machine.Watches.Streams);
+            watchers.Set(node.Machine.Watches.Watchers);
             foreach (var (counter, total) in counters) counter.IncTo(total());
             for (var g = 0; g <= GC.MaxGeneration; g++) gcs.WithLabels(g.ToString(System.Globalization.CultureInfo.InvariantCulture)).IncTo(GC.CollectionCount(g));
         });
