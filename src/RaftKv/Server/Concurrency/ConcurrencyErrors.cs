@@ -1,0 +1,27 @@
+using Grpc.Core;
+
+namespace RaftKv.Server.Concurrency;
+
+/// <summary>
+/// The errors of etcd's server-side lock and election services. etcd returns clientv3/concurrency's plain Go errors,
+/// which gRPC sends as UNKNOWN with the error's text; clients match on these texts, so they are etcd's word for word.
+/// </summary>
+public static class ConcurrencyErrors
+{
+    /// <summary>"election: not leader": Proclaim (or a Campaign that had to proclaim) by one who does not lead.</summary>
+    public static RpcException NotLeader() => Unknown("election: not leader");
+
+    /// <summary>"election: no leader": Leader of an election nobody campaigns in.</summary>
+    public static RpcException NoLeader() => Unknown("election: no leader");
+
+    /// <summary>etcd's ErrMissingLeaderKey: Proclaim or Resign without the leader field.</summary>
+    public static RpcException MissingLeaderKey() => Unknown("\"leader\" field must be provided");
+
+    /// <summary>
+    /// "mutex: session is expired" (clientv3's ErrSessionExpired): the waiter's own key vanished while it waited, its
+    /// lease expired or was revoked (or someone deleted the key), so it would own nothing when its turn came.
+    /// </summary>
+    public static RpcException SessionExpired() => Unknown("mutex: session is expired");
+
+    private static RpcException Unknown(string message) => new(new Status(StatusCode.Unknown, message));
+}
