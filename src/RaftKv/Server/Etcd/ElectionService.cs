@@ -24,8 +24,14 @@ public sealed class ElectionService(NodeContext node) : Election.ElectionBase
         var lease = await SessionLease.ResolveAsync(node, request.Lease, cancellationToken).ConfigureAwait(false);
         var prefix = OwnerKeys.Prefix(request.Name);
         var key = OwnerKeys.Own(request.Name, lease);
-        var entered = await hub.Store.TxnAsync(OwnerRequests.Enter(key, request.Value, lease, alsoFirst: null), cancellationToken).ConfigureAwait(false);
+        // Awaited whatever the client does, as in Lock: a candidacy put for a client that has gone is withdrawn again.
+        var entered = await hub.Store.TxnAsync(OwnerRequests.Enter(key, request.Value, lease, alsoFirst: null), CancellationToken.None).ConfigureAwait(false);
         var revision = entered.Header.Revision;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            if (entered.Succeeded) await ResignQuietlyAsync(hub, key, revision).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
         if (!entered.Succeeded)
         {
             // The lease campaigns already: the same candidacy, with the value brought up to date (as clientv3 does).

@@ -24,7 +24,14 @@ public sealed class LockService(NodeContext node) : RaftKv.Etcd.Api.V3Lockpb.Loc
         var lease = await SessionLease.ResolveAsync(node, request.Lease, cancellationToken).ConfigureAwait(false);
         var prefix = OwnerKeys.Prefix(request.Name);
         var key = OwnerKeys.Own(request.Name, lease);
-        var entered = await hub.Store.TxnAsync(OwnerRequests.Enter(key, Google.Protobuf.ByteString.Empty, lease, alsoFirst: prefix), cancellationToken).ConfigureAwait(false);
+        // Not cancelled by the client: once proposed, the put may commit, and a key put for a client that has gone must
+        // be deleted again, so the outcome is awaited (bounded by the write timeout) before the client's cancellation counts.
+        var entered = await hub.Store.TxnAsync(OwnerRequests.Enter(key, Google.Protobuf.ByteString.Empty, lease, alsoFirst: prefix), CancellationToken.None).ConfigureAwait(false);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            if (entered.Succeeded) await ReleaseAsync(hub, key).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
         // Our key's create revision: this revision if just put, the key's own if the lease held it already.
         var ownRevision = entered.Succeeded ? entered.Header.Revision : entered.Responses[0].ResponseRange.Kvs[0].CreateRevision;
         var first = entered.Responses[1].ResponseRange.Kvs;
