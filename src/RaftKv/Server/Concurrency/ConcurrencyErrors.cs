@@ -23,5 +23,17 @@ public static class ConcurrencyErrors
     /// </summary>
     public static RpcException SessionExpired() => Unknown("mutex: session is expired");
 
+    /// <summary>
+    /// An error of a key-value call the services make, as etcd's services pass it on: their in-process clientv3 turns
+    /// etcd's own errors ("etcdserver: ...") into plain Go errors, which reach the client as UNKNOWN with the same text
+    /// ("etcdserver: requested lease not found" is UNKNOWN from Lock, NOT_FOUND from Put). RaftKv's own errors keep
+    /// their code.
+    /// </summary>
+    public static RpcException FromInnerCall(RpcException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return e.StatusCode != StatusCode.Unknown && e.Status.Detail.StartsWith("etcdserver: ", StringComparison.Ordinal) ? Unknown(e.Status.Detail) : e;
+    }
+
     private static RpcException Unknown(string message) => new(new Status(StatusCode.Unknown, message));
 }

@@ -15,17 +15,17 @@ public static class SessionLease
     private const int GrantAttemptsMax = 3;
 
     /// <summary><paramref name="lease"/> itself, or a new lease when it is 0.</summary>
-    public static async Task<long> ResolveAsync(NodeContext node, long lease, CancellationToken cancellationToken)
+    public static async Task<long> ResolveAsync(NodeContext node, OwnerStore store, long lease, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(store);
         if (lease != 0) return lease;
         for (var attempt = 1; ; attempt++)
         {
-            var command = new KvCommand { LeaseGrant = new LeaseGrantRequest { ID = node.LeaseIds.Next(), TTL = ConcurrencyLimits.SessionTtlSeconds } };
+            var grant = new LeaseGrantRequest { ID = node.LeaseIds.Next(), TTL = ConcurrencyLimits.SessionTtlSeconds };
             try
             {
-                var granted = (LeaseGrantResponse)await node.Proposer.ProposeAsync(command, LeaseGrantResponse.Parser, cancellationToken).ConfigureAwait(false);
-                return granted.ID;
+                return (await store.GrantAsync(grant, cancellationToken).ConfigureAwait(false)).ID;
             }
             catch (RpcException e) when (attempt < GrantAttemptsMax && e.Status.Detail == KvError.LeaseExists.Message)
             {

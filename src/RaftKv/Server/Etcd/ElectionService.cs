@@ -21,7 +21,7 @@ public sealed class ElectionService(NodeContext node) : Election.ElectionBase
         var hub = node.Concurrency;
         using var slot = hub.Waiters.Take();
         var cancellationToken = context.CancellationToken;
-        var lease = await SessionLease.ResolveAsync(node, request.Lease, cancellationToken).ConfigureAwait(false);
+        var lease = await SessionLease.ResolveAsync(node, hub.Store, request.Lease, cancellationToken).ConfigureAwait(false);
         var prefix = OwnerKeys.Prefix(request.Name);
         var key = OwnerKeys.Own(request.Name, lease);
         // Awaited whatever the client does, as in Lock: a candidacy put for a client that has gone is withdrawn again.

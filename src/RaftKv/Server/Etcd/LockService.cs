@@ -21,7 +21,7 @@ public sealed class LockService(NodeContext node) : RaftKv.Etcd.Api.V3Lockpb.Loc
         var hub = node.Concurrency;
         using var slot = hub.Waiters.Take();
         var cancellationToken = context.CancellationToken;
-        var lease = await SessionLease.ResolveAsync(node, request.Lease, cancellationToken).ConfigureAwait(false);
+        var lease = await SessionLease.ResolveAsync(node, hub.Store, request.Lease, cancellationToken).ConfigureAwait(false);
         var prefix = OwnerKeys.Prefix(request.Name);
         var key = OwnerKeys.Own(request.Name, lease);
         // Not cancelled by the client: once proposed, the put may commit, and a key put for a client that has gone must
