@@ -20,6 +20,7 @@ public sealed class NodeContext
         Leases = new Leases.LeaseGateway(this, LeaseClock);
         LeaseIds = new Leases.LeaseIdGenerator(settings.Self.Id, DateTimeOffset.UtcNow);
         machine.Applied = LeaseClock.OnApplied;
+        Concurrency = new Concurrency.ConcurrencyHub(this, Server.Concurrency.ConcurrencyLimits.Default);
     }
 
     public ServerSettings Settings { get; }
@@ -36,6 +37,9 @@ public sealed class NodeContext
 
     /// <summary>Ids for grants that leave the id to the server.</summary>
     public Leases.LeaseIdGenerator LeaseIds { get; }
+
+    /// <summary>What the Lock and Election services share: their bounds, reads, writes and waits.</summary>
+    public Concurrency.ConcurrencyHub Concurrency { get; }
 
     /// <summary>The member's latest Raft state.</summary>
     public RaftStatus? Status => Host.Status;

@@ -18,7 +18,7 @@ public static partial class RaftKvServer
             var port = context.Connection.LocalPort;
             var path = context.Request.Path.Value ?? "";
             var allowed = path.StartsWith("/raftkv.peer.", StringComparison.Ordinal) ? peerPorts.Contains(port)
-                : path.StartsWith("/etcdserverpb.", StringComparison.Ordinal) ? clientPorts.Contains(port)
+                : IsClientApi(path) ? clientPorts.Contains(port)
                 : httpPorts.Contains(port);
             if (!allowed)
             {
@@ -34,6 +34,8 @@ public static partial class RaftKvServer
         app.MapGrpcService<Etcd.ClusterService>();
         app.MapGrpcService<Etcd.WatchService>();
         app.MapGrpcService<Etcd.LeaseService>();
+        app.MapGrpcService<Etcd.LockService>();
+        app.MapGrpcService<Etcd.ElectionService>();
         app.MapGet("/health", (HttpContext context) =>
         {
             var reason = node.Unhealthy();
@@ -43,6 +45,11 @@ public static partial class RaftKvServer
         app.MapGet("/v1/status", () => node.Status is { } status ? Results.Json(StatusReply.From(status, node)) : Results.StatusCode(503));
         RaftKv.Http.HttpEndpoints.Map(app, node);
     }
+
+    // etcd's client port serves the KV API and the lock and election services beside it.
+    private static bool IsClientApi(string path) =>
+        path.StartsWith("/etcdserverpb.", StringComparison.Ordinal) || path.StartsWith("/v3lockpb.", StringComparison.Ordinal)
+        || path.StartsWith("/v3electionpb.", StringComparison.Ordinal);
 
     private sealed record HealthReply(string Health, string Reason);
 }
