@@ -30,7 +30,10 @@ public sealed class WatchGuaranteeTests(ITestOutputHelper output)
         var acknowledged = new List<(string Key, string Value, long Revision)>();
         using var client = new EtcdClient(string.Join(",", urls));
         var random = new Random(7);
+        // A call to the paused member would wait for ever: every call has a deadline, its outcome then unknown.
+        static DateTime Deadline() => DateTime.UtcNow.AddSeconds(5);
         var written = 0;
+        var writer = client;
         async Task WriteAsync(int count)
         {
             for (var i = 0; i < count; i++, written++)
@@ -41,25 +44,25 @@ public sealed class WatchGuaranteeTests(ITestOutputHelper output)
                 {
                     if (written % 9 == 8)
                     {
-                        await client.DeleteAsync(new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) });
+                        await writer.DeleteAsync(new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) }, deadline: Deadline());
                     }
                     else if (written % 7 == 6)
                     {
                         // Two keys in one revision: the Atomic guarantee has something to check.
-                        var txn = await client.TransactionAsync(new TxnRequest
+                        var txn = await writer.TransactionAsync(new TxnRequest
                         {
                             Success =
                             {
                                 new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value) } },
                                 new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(key + "x"), Value = ByteString.CopyFromUtf8(value) } },
                             },
-                        });
+                        }, deadline: Deadline());
                         acknowledged.Add((key, value, txn.Header.Revision));
                         acknowledged.Add((key + "x", value, txn.Header.Revision));
                     }
                     else
                     {
-                        var put = await client.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value) });
+                        var put = await writer.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value) }, deadline: Deadline());
                         acknowledged.Add((key, value, put.Header.Revision));
                     }
                 }
@@ -79,12 +82,17 @@ public sealed class WatchGuaranteeTests(ITestOutputHelper output)
         await WriteAsync(100);
         var follower = cluster.Members.First(m => m != leader && m.IsRunning);
         follower.Pause();
-        await WriteAsync(100);
+        using (var others = new EtcdClient(string.Join(",", cluster.Members.Where(m => m != follower).Select(m => m.ClientUrl))))
+        {
+            writer = others; // clients' calls to a paused member just wait; its watcher's stream stalls, then goes on
+            await WriteAsync(100);
+            writer = client;
+        }
         follower.Resume();
         await WriteAsync(100);
 
         // The committed history of the prefix: a linearizable read of the final revision, then every event up to it.
-        var final = (await client.GetAsync(new RangeRequest { Key = Prefix, RangeEnd = PrefixEnd })).Header.Revision;
+        var final = (await client.GetAsync(new RangeRequest { Key = Prefix, RangeEnd = PrefixEnd }, deadline: Deadline())).Header.Revision;
         await using var reference = WatchProbe.Open((await cluster.WaitForLeaderAsync()).ClientUrl);
         await reference.CreateAsync(new WatchCreateRequest { Key = Prefix, RangeEnd = PrefixEnd, StartRevision = 1, PrevKv = true });
         var history = new List<Mvccpb.Event>();

@@ -144,12 +144,32 @@ public sealed class WatchHub
     }
 
     /// <summary>
-    /// Whole revisions from <paramref name="fromRevision"/> on, in order, about <paramref name="maxEvents"/> events
-    /// (more only when one revision has more), and where to continue. Empty, continuing at the same revision, when
-    /// nothing from it exists yet.
+    /// Whole revisions from <paramref name="fromRevision"/> on, in order, at most <paramref name="maxEvents"/> events
+    /// and <paramref name="maxBytes"/> encoded bytes (more only when the first revision alone has more), and where to
+    /// continue. Empty, continuing at the same revision, when nothing from it exists yet.
     /// </summary>
     /// <exception cref="KvException">Compacted, when the history at <paramref name="fromRevision"/> is gone.</exception>
-    public KvEventPage Read(long fromRevision, int maxEvents)
+    public KvEventPage Read(long fromRevision, int maxEvents, long maxBytes = long.MaxValue) => Trim(ReadPage(fromRevision, maxEvents), maxBytes);
+
+    // Cuts a page at the first revision boundary past maxBytes, so responses stay within what clients accept (gRPC
+    // clients refuse messages above 4 MiB by default) whatever the values' sizes.
+    private static KvEventPage Trim(KvEventPage page, long maxBytes)
+    {
+        var bytes = 0L;
+        for (var i = 0; i < page.Events.Count; i++)
+        {
+            bytes += page.Events[i].CalculateSize();
+            if (bytes <= maxBytes || i == 0) continue;
+            var revision = page.Events[i].Kv.ModRevision;
+            var cut = i;
+            while (cut > 0 && page.Events[cut - 1].Kv.ModRevision == revision) cut--;
+            if (cut == 0) continue; // the first revision is whole or nothing
+            return new KvEventPage(page.Events.Take(cut).ToList(), revision);
+        }
+        return page;
+    }
+
+    private KvEventPage ReadPage(long fromRevision, int maxEvents)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEvents);
         // The window may still hold compacted revisions: a watcher must not see what the store no longer has.

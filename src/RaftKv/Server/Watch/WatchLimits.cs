@@ -15,9 +15,6 @@ public sealed record WatchLimits
     /// <summary>Requests (create, cancel, progress) read ahead of the stream's sender at most; the client waits beyond.</summary>
     public int PendingRequestsMax { get; init; } = 1_024;
 
-    /// <summary>Encoded events in one response at most (whole revisions; a larger revision goes alone or in fragments).</summary>
-    public long ResponseBytesMax { get; init; } = 1L << 20;
-
     /// <summary>How often a watcher created with progress_notify hears the revision when it has had no events
     /// (etcd's --experimental-watch-progress-notify-interval).</summary>
     public TimeSpan ProgressNotifyInterval { get; init; } = TimeSpan.FromMinutes(10);

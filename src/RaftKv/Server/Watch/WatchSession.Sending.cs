@@ -21,7 +21,7 @@ internal sealed partial class WatchSession
             KvEventPage page;
             try
             {
-                page = _hub.Read(watcher.NextRevision, ResponseEventsMax);
+                page = _hub.Read(watcher.NextRevision, ResponseEventsMax, ResponseBytesMax);
             }
             catch (KvException e) when (e.Error == KvError.Compacted)
             {

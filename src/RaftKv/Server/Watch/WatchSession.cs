@@ -23,6 +23,9 @@ internal sealed partial class WatchSession
     /// <summary>Events per response at most (whole revisions: one larger revision goes alone).</summary>
     public const int ResponseEventsMax = 1_000;
 
+    /// <summary>Encoded events per response at most (whole revisions: one larger revision goes alone, or in fragments).</summary>
+    public const long ResponseBytesMax = 1L << 20;
+
     /// <summary>etcd's auto-assigned watch ids start here and go up.</summary>
     private const long FirstAutoId = 0;
 
