@@ -84,6 +84,9 @@ public sealed class WatchDifferentialTests(ITestOutputHelper output)
         await Step("cancel an unknown id", () => watch.SendAsync(new WatchRequest { CancelRequest = new WatchCancelRequest { WatchId = 999 } }));
         await Step("an empty key with no range end", () => watch.CreateAsync(new WatchCreateRequest { StartRevision = 1 }));
         await Step("a range that ends before it starts", () => watch.CreateAsync(new WatchCreateRequest { Key = B("b"), RangeEnd = B("a"), StartRevision = 1 }));
+        await Step("a negative start revision", () => watch.CreateAsync(new WatchCreateRequest { Key = B("a"), StartRevision = -5 }));
+        await Step("watch_id -1", () => watch.CreateAsync(new WatchCreateRequest { Key = B("a"), WatchId = -1 }));
+        await Step("watch_id -7", () => watch.CreateAsync(new WatchCreateRequest { Key = B("a"), WatchId = -7 }));
         await Step("request progress", () => watch.SendAsync(new WatchRequest { ProgressRequest = new WatchProgressRequest() }));
         return record;
     }

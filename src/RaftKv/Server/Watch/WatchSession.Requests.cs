@@ -30,9 +30,10 @@ internal sealed partial class WatchSession
     private async Task CreateAsync(WatchCreateRequest request, CancellationToken cancellationToken)
     {
         var current = _hub.CurrentRevision;
-        var refusal = request.StartRevision < 0 ? "raftkv: start_revision must not be negative"
-            : request.WatchId < 0 ? "raftkv: watch_id must not be negative"
-            : Watcher.IsEmptyRange(request) ? EmptyRangeReason
+        // A negative start_revision is, as in etcd 3.4, a revision in the past: below a compaction the watcher is
+        // cancelled with the compact revision; with no compaction yet it replays the whole history.
+        // Any non-zero watch_id is taken as given, negative ones included, as etcd 3.4 does.
+        var refusal = Watcher.IsEmptyRange(request) ? EmptyRangeReason
             : request.WatchId != 0 && _watchers.ContainsKey(request.WatchId) ? DuplicateIdReason
             : _watchers.Count >= _hub.Limits.WatchersPerStreamMax ? $"raftkv: too many watchers on this stream (at most {_hub.Limits.WatchersPerStreamMax})"
             : null;

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using RaftKv.Tests.Infrastructure;
 
-namespace RaftKv.Tests.Concurrency;
+namespace RaftKv.Tests.Infrastructure;
 
 /// <summary>A long-running etcdctl (elect, lock without a command) whose output is read as it comes; stopped with SIGTERM, as Ctrl+C would.</summary>
 internal sealed class EtcdctlProcess : IDisposable
