@@ -29,8 +29,13 @@ public static class HttpEndpoints
             return ApiError.Reply(405, $"{method} is not allowed on {KvApi.Prefix}/{{key}}: use GET, PUT or DELETE");
         if (path.StartsWith("/v1/fault/", StringComparison.Ordinal))
             return ApiError.Reply(405, $"{method} is not allowed on /v1/fault/{{action}}: use POST");
-        return ApiError.Reply(404, $"no such endpoint: {method} {path} (see /v1/status, /v1/members, /v1/kv/{{key}}, /v1/cluster, /v1/events, /metrics)");
+        return ApiError.Reply(404, $"no such endpoint: {method} {path} (see /v1/status, /version, /v1/members, /v1/kv/{{key}}, /v1/cluster, /v1/events, /metrics)");
     }
+
+    /// <summary>etcd's <c>GET /version</c> body: the versions clients' feature detection reads.</summary>
+    private sealed record VersionReply(
+        [property: System.Text.Json.Serialization.JsonPropertyName("etcdserver")] string Server,
+        [property: System.Text.Json.Serialization.JsonPropertyName("etcdcluster")] string Cluster);
 
     /// <summary>Maps everything; call before the Raft host starts so the dashboard sees its first election.</summary>
     public static void Map(WebApplication app, NodeContext node)
@@ -64,6 +69,7 @@ public static class HttpEndpoints
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         });
+        app.MapGet("/version", () => Results.Json(new VersionReply(EtcdVersion.Server, EtcdVersion.Cluster)));
         app.MapFallback("/v1/{**rest}", (HttpContext context) => NotFound(context));
 
         var background = Task.WhenAll(

@@ -1,3 +1,6 @@
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
 using Microsoft.Playwright;
 using RaftKv.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -6,7 +9,8 @@ namespace RaftKv.Tests.Http;
 
 /// <summary>
 /// The dashboard in a real browser (Debian's chromium, headless, driven by Playwright): it shows one leader, the
-/// leader is killed with its stop button, and a new leader in a higher term appears without reloading the page.
+/// leader is killed with its stop button, and a new leader in a higher term appears without reloading the page. A watch
+/// and a lease made with dotnet-etcd show in the per-member table and the lease table, before the kill and after it.
 /// Screenshots are kept in the test output directory (artifacts/).
 /// </summary>
 [Collection(HttpCollection.Name)]
@@ -46,6 +50,25 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             "return l.length === 1 && l[0].dataset.member === name && document.getElementById('term').textContent === String(term); }",
             new object[] { leader.Name, (long)term });
         Assert.Equal(2, await page.Locator(".member[data-role=\"follower\"]").CountAsync());
+
+        // A watch on the viewer and a lease with one key: the viewer's row shows 1 watcher, the lease its TTLs from the leader.
+        using var client = new EtcdClient(viewer.ClientUrl);
+        var lease = (await client.LeaseGrantAsync(new LeaseGrantRequest { TTL = 300 })).ID;
+        await client.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8("dashboard/leased"), Value = ByteString.CopyFromUtf8("v"), Lease = lease });
+        await using var watch = WatchProbe.Open(viewer.ClientUrl);
+        await watch.CreateAsync(new WatchCreateRequest { Key = ByteString.CopyFromUtf8("dashboard/"), RangeEnd = ByteString.CopyFromUtf8("dashboard0") });
+        var leaseHex = lease.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        await WaitAsync(page, "the viewer's watcher and the lease with its TTLs",
+            "([viewer, leader, lease]) => { const field = (row, f) => row?.querySelector(`td[data-field=\"${f}\"]`)?.textContent; " +
+            "const w = document.querySelector(`#services tr[data-member=\"${viewer}\"]`); " +
+            "const l = document.querySelector(`#leases tr[data-lease=\"${lease}\"]`); " +
+            "return field(w, 'watchers') === '1' && field(w, 'streams') === '1' && Number(field(w, 'events-sent')) > 0 " +
+            "&& field(l, 'granted') === '300 s' && /^\\d+ s$/.test(field(l, 'remaining') || '') && field(l, 'keys') === '1' " +
+            "&& document.getElementById('leases-by').textContent.includes(`leader ${leader}`); }",
+            new object[] { viewer.Name, leader.Name, leaseHex });
+        var remaining = int.Parse((await page.Locator($"#leases tr[data-lease=\"{leaseHex}\"] td[data-field=\"remaining\"]").TextContentAsync())!.Split(' ')[0],
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(remaining, 200, 300);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ArtifactPath("dashboard-before.png"), FullPage = true });
 
         await page.Locator($"button[data-action=\"stop\"][data-member=\"{leader.Name}\"]").ClickAsync();
@@ -62,6 +85,11 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         var newTerm = ulong.Parse(await page.Locator("#term").TextContentAsync() ?? "0", System.Globalization.CultureInfo.InvariantCulture);
         Assert.NotEqual(leader.Name, newLeader);
         Assert.True(newTerm > term);
+        // The new leader keeps the lease's clock now (its countdown restarted at most at the full TTL).
+        await WaitAsync(page, "the lease's remaining TTL from the new leader",
+            "([leader, lease]) => document.getElementById('leases-by').textContent.includes(`leader ${leader}`) " +
+            "&& /^\\d+ s$/.test(document.querySelector(`#leases tr[data-lease=\"${lease}\"] td[data-field=\"remaining\"]`)?.textContent || '')",
+            new object[] { newLeader!, leaseHex });
         var elected = page.Locator("#timeline tr.becameleader").First;
         Assert.Contains($"{newLeader} became leader at term {newTerm}", await elected.TextContentAsync() ?? "", StringComparison.Ordinal);
         Assert.Equal(1, navigations); // the first load only: everything after came over the event stream

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
 using RaftKv.Tests.Infrastructure;
 
 namespace RaftKv.Tests.Http;
@@ -177,6 +180,74 @@ public sealed class HttpApiTests(FaultClusterFixture fixture) : IClassFixture<Fa
         Assert.True(root.GetProperty("faultInjection").GetBoolean());
         Assert.False(string.IsNullOrEmpty(root.Str("leader")), "no event named a leader within 15 s");
         Assert.Contains(root.GetProperty("timeline").EnumerateArray(), e => e.Str("kind") == "becameleader");
+    }
+
+    [Fact]
+    public async Task Cluster_ShowsEachMembersWatchers_AndTheLeasesWithTheirTtlsAndKeys()
+    {
+        var leader = await Cluster.WaitForLeaderAsync();
+        var follower = Cluster.Members.First(m => m != leader);
+        using var client = new EtcdClient(follower.ClientUrl);
+        var lease = await client.LeaseGrantAsync(new LeaseGrantRequest { TTL = 120 });
+        await client.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8("dash/leased"), Value = ByteString.CopyFromUtf8("v"), Lease = lease.ID });
+        await using var watch = WatchProbe.Open(follower.ClientUrl);
+        await watch.CreateAsync(new WatchCreateRequest { Key = ByteString.CopyFromUtf8("dash/"), RangeEnd = ByteString.CopyFromUtf8("dash0") });
+        Assert.True((await watch.TakeAsync(1, TimeSpan.FromSeconds(15)))[0].Created);
+        await client.PutAsync("dash/watched", "w");
+        await watch.TakeAsync(1, TimeSpan.FromSeconds(15));
+
+        var id = lease.ID.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        JsonElement View(JsonElement cluster, string name) =>
+            cluster.GetProperty("members").EnumerateArray().Single(m => m.Str("name") == name).GetProperty("view");
+        var text = "";
+        // Snapshots are up to 500 ms old, and each member's counters are its own: wait until the one from the leader's HTTP port shows both.
+        var snapshot = await Poll.UntilAsync<JsonElement?>(async () =>
+        {
+            var (code, json, body) = await HttpJson.GetAsync($"{leader.HttpUrl}/v1/cluster");
+            text = body;
+            return code == 200 && View(json, follower.Name).GetProperty("watch").Num("eventsSent") >= 1
+                && View(json, leader.Name).GetProperty("leases").GetProperty("shown").EnumerateArray().Any(l => l.Str("id") == id) ? json : null;
+        }, TimeSpan.FromSeconds(20), "the watch and the lease in /v1/cluster", () => text);
+
+        foreach (var m in Cluster.Members)
+        {
+            var view = View(snapshot!.Value, m.Name);
+            var w = view.GetProperty("watch");
+            Assert.True((m == follower ? 1 : 0) == w.Num("watchers"), $"{m.Name}: {w}");
+            Assert.True((m == follower ? 1 : 0) == w.Num("streams"), $"{m.Name}: {w}");
+            var leases = view.GetProperty("leases");
+            Assert.Equal(m == leader, leases.GetProperty("onLeader").GetBoolean());
+            if (m != leader) continue; // followers may not have applied the grant yet
+            Assert.True(leases.Num("count") >= 1, leases.ToString());
+            var row = leases.GetProperty("shown").EnumerateArray().Single(l => l.Str("id") == id);
+            Assert.Equal(120, row.Num("grantedTtl"));
+            Assert.InRange(row.Num("remainingTtl"), 100, 120);
+            Assert.Equal(1, row.Num("keys"));
+            Assert.False(row.GetProperty("keysMore").GetBoolean());
+            var calls = view.GetProperty("concurrency");
+            Assert.Equal(0, calls.Num("waiters"));
+            Assert.True(calls.Num("waitersMax") > 0);
+        }
+        // A follower's clock has no deadlines: it shows the lease without a remaining TTL.
+        await Poll.UntilAsync(async () =>
+        {
+            var (_, json, body) = await HttpJson.GetAsync($"{follower.HttpUrl}/v1/cluster");
+            text = body;
+            return View(json, follower.Name).GetProperty("leases").GetProperty("shown").EnumerateArray()
+                .Any(l => l.Str("id") == id && l.GetProperty("remainingTtl").ValueKind == JsonValueKind.Null && l.Num("keys") == 1);
+        }, TimeSpan.FromSeconds(20), "the lease on the follower, without a remaining TTL", () => text);
+        await client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease.ID });
+    }
+
+    [Fact]
+    public async Task Version_IsEtcdsShape_WithTheVersionStatusReports()
+    {
+        var (code, json, text) = await HttpJson.GetAsync($"{Cluster.Members[0].HttpUrl}/version");
+        Assert.True(code == 200, text);
+        Assert.Equal("3.5.17", json.Str("etcdserver"));
+        Assert.Equal("3.5.0", json.Str("etcdcluster"));
+        using var client = new EtcdClient(Cluster.Members[0].ClientUrl);
+        Assert.Equal("3.5.17", (await client.StatusAsync(new StatusRequest())).Version);
     }
 
     [Fact]

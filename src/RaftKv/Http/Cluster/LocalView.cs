@@ -44,6 +44,9 @@ public sealed class LocalView(NodeContext node, NodeObserver observer, Partition
             Timeline = observer.Timeline(),
             LogTail = observer.LogTail(LogTailShown),
             PeerRttMs = prober.LastRoundTripMs,
+            Watch = ServicesView.Watch(node),
+            Leases = ServicesView.Leases(node),
+            Concurrency = ServicesView.Concurrency(node),
             Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
     }

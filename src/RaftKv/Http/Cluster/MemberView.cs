@@ -32,6 +32,12 @@ public sealed record MemberView
     public required IReadOnlyList<LogTailEntry> LogTail { get; init; }
     /// <summary>Last round-trip time (ms) of a ping to each peer, by name.</summary>
     public required IReadOnlyDictionary<string, double> PeerRttMs { get; init; }
+    /// <summary>Watch streams served by this member (null from a member too old to tell).</summary>
+    public WatchSummary? Watch { get; init; }
+    /// <summary>Leases in this member's store, bounded; remaining TTLs only from the leader.</summary>
+    public LeaseSummary? Leases { get; init; }
+    /// <summary>Lock, Election and keep-alive calls in progress on this member.</summary>
+    public ConcurrencySummary? Concurrency { get; init; }
     /// <summary>Unix time (ms) of this view.</summary>
     public required long Time { get; init; }
 }

@@ -9,9 +9,6 @@ namespace RaftKv.Server.Etcd;
 /// <summary>etcd's Maintenance service: status, alarms, hashes, snapshot download and leadership transfer.</summary>
 public sealed class MaintenanceService(NodeContext node) : Maintenance.MaintenanceBase
 {
-    /// <summary>The etcd API version raftkv speaks (etcdctl and clients check it).</summary>
-    public const string EtcdVersion = "3.5.0";
-
     private const int SnapshotChunkBytes = 64 * 1024;
 
     public override Task<StatusResponse> Status(StatusRequest request, ServerCallContext context)
@@ -21,7 +18,7 @@ public sealed class MaintenanceService(NodeContext node) : Maintenance.Maintenan
         var response = new StatusResponse
         {
             Header = node.Header(),
-            Version = EtcdVersion,
+            Version = EtcdVersion.Server,
             DbSize = store.PhysicalSizeBytes,
             DbSizeInUse = store.SizeBytes,
             DbSizeQuota = node.Settings.QuotaBackendBytes,
@@ -122,13 +119,13 @@ public sealed class MaintenanceService(NodeContext node) : Maintenance.Maintenan
             sha.AppendData(buffer, 0, read);
             await responseStream.WriteAsync(new SnapshotResponse
             {
-                Header = node.Header(), RemainingBytes = 1, Blob = Google.Protobuf.ByteString.CopyFrom(buffer, 0, read), Version = EtcdVersion,
+                Header = node.Header(), RemainingBytes = 1, Blob = Google.Protobuf.ByteString.CopyFrom(buffer, 0, read), Version = EtcdVersion.Server,
             }, context.CancellationToken).ConfigureAwait(false);
         }
         await writer.ConfigureAwait(false);
         await responseStream.WriteAsync(new SnapshotResponse
         {
-            Header = node.Header(), RemainingBytes = 0, Blob = Google.Protobuf.ByteString.CopyFrom(sha.GetHashAndReset()), Version = EtcdVersion,
+            Header = node.Header(), RemainingBytes = 0, Blob = Google.Protobuf.ByteString.CopyFrom(sha.GetHashAndReset()), Version = EtcdVersion.Server,
         }, context.CancellationToken).ConfigureAwait(false);
     }
 

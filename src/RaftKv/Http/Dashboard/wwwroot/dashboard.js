@@ -110,6 +110,8 @@ function render(s) {
   renderMembers(s);
   renderReplication(s);
   renderLog(s);
+  renderServices(s);
+  renderLeases(s);
   renderTimeline(s);
   drawSpark(s.writesHistory || []);
   $('footer').textContent = `snapshot of ${new Date(s.time).toLocaleTimeString()} served by ${s.servedBy}; ` +
@@ -131,6 +133,8 @@ function memberCard(m, s) {
     ['term', st.term], ['vote', nameOf(s, st.vote) || '-'], ['leader', st.leaderName || 'none'],
     ['commit', st.commit], ['applied', st.applied], ['last index', st.lastIndex], ['revision', v.revision],
     ['writes/s', v.writesPerSecond.toFixed(1)],
+    ['watchers', v.watch ? `${v.watch.watchers} on ${v.watch.streams} stream${v.watch.streams === 1 ? '' : 's'}` : '-'],
+    ['leases', v.leases ? v.leases.count : '-'],
     ['peer rtt', Object.entries(v.peerRttMs || {}).map(([p, t]) => `${p} ${ms(t)}`).join(', ') || '-'],
   ] : [];
   const dl = el('dl', null, ...fields.flatMap(([k, val]) => [el('dt', null, k), el('dd', { 'data-field': k }, val)]));
@@ -181,6 +185,36 @@ function renderLog(s) {
     el('td', null, e.index), el('td', null, e.term), el('td', null, e.type), el('td', { class: 'payload' }, e.payload)));
   $('log-by').textContent = '(newest first)';
   setRows('log', rows, 4, 'nothing applied yet');
+}
+
+function renderServices(s) {
+  const rows = s.members.filter((m) => m.view).map((m) => {
+    const v = m.view;
+    const w = v.watch;
+    const c = v.concurrency;
+    const cell = (field, value) => el('td', { 'data-field': field }, value ?? '-');
+    return el('tr', { 'data-member': m.name, class: m.reachable ? null : 'stale' },
+      el('td', null, m.name + (m.reachable ? '' : ' (last seen)')),
+      cell('streams', w?.streams), cell('watchers', w?.watchers), cell('events-sent', w?.eventsSent), cell('history-reads', w?.historyReads),
+      cell('leases', v.leases?.count), cell('keep-alive-streams', c?.keepAliveStreams),
+      cell('waiters', c ? `${c.waiters} / ${c.waitersMax}` : null), cell('observers', c ? `${c.observers} / ${c.observersMax}` : null));
+  });
+  setRows('services', rows, 9, 'no member seen yet');
+}
+
+// The lease table is replicated; only the leader keeps deadlines, so its view is the one with remaining TTLs.
+function renderLeases(s) {
+  const reachable = s.members.filter((m) => m.reachable && m.view?.leases);
+  const source = reachable.find((m) => m.view.leases.onLeader) || reachable[0];
+  const leases = source?.view.leases;
+  $('leases-by').textContent = !leases ? '(no member reachable)'
+    : `(${leases.count} in total${leases.count > leases.shown.length ? `, the first ${leases.shown.length} by id` : ''}; ` +
+      (leases.onLeader ? `remaining TTLs from leader ${source.name})` : `as ${source.name} sees them: no leader, no remaining TTLs)`);
+  const rows = (leases?.shown || []).map((l) => el('tr', { 'data-lease': l.id },
+    el('td', null, l.id), el('td', { 'data-field': 'granted' }, `${l.grantedTtl} s`),
+    el('td', { 'data-field': 'remaining' }, l.remainingTtl === null || l.remainingTtl === undefined ? '-' : `${l.remainingTtl} s`),
+    el('td', { 'data-field': 'keys' }, l.keysMore ? `${l.keys}+` : l.keys)));
+  setRows('leases', rows, 4, 'no leases');
 }
 
 const WHY = {
