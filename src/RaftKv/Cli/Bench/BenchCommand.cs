@@ -15,7 +15,9 @@ public static class BenchCommand
     {
         var workload = new Option<string>("--workload", "-w")
         {
-            Description = "put | range | txn | mixed | status (Maintenance.Status) | peer-ping (raftkv peer URLs: no-op RPC) | fsync (local 4 KiB write + fdatasync)",
+            Description = "put | range | txn | mixed | status (Maintenance.Status) | peer-ping (raftkv peer URLs: no-op RPC) | fsync (local 4 KiB write + fdatasync) | " +
+                "watch (events/s to --watchers watchers under puts at --rate) | watch-idle (memory of --watchers idle watchers, --rss-pid) | " +
+                "lease-expire (time until --leases leases' keys are gone after their TTL) | lease-keepalive (keep-alives/s)",
             DefaultValueFactory = _ => BenchWorkloads.Put,
         };
         workload.AcceptOnlyFromAmong(BenchWorkloads.All);
@@ -46,6 +48,12 @@ public static class BenchCommand
         var prefill = new Option<bool>("--prefill") { Description = "range, mixed: write every key of the key space once before measuring" };
         var timeout = new Option<TimeSpan>("--request-timeout") { Description = "Deadline of each request", DefaultValueFactory = _ => TimeSpan.FromSeconds(10), CustomParser = r => ParseDuration(r) ?? default };
         var fsyncDir = new Option<string>("--fsync-dir") { Description = "fsync: directory of the scratch file (use the servers' disk)", DefaultValueFactory = _ => Path.GetTempPath() };
+        var watchers = Positive(new Option<int>("--watchers") { Description = "watch, watch-idle: watchers over all streams", DefaultValueFactory = _ => 1000 });
+        var streams = Positive(new Option<int>("--streams") { Description = "watch, watch-idle, lease-keepalive: gRPC streams (spread round-robin over --conns channels)", DefaultValueFactory = _ => 1 });
+        var leases = Positive(new Option<int>("--leases") { Description = "lease-expire, lease-keepalive: leases to grant", DefaultValueFactory = _ => 10_000 });
+        var leaseTtl = Positive(new Option<long>("--lease-ttl") { Description = "lease-expire, lease-keepalive: TTL in seconds (servers raise it to their minimum)", DefaultValueFactory = _ => 10 });
+        var inFlight = Positive(new Option<int>("--in-flight") { Description = "lease-keepalive: keep-alive requests outstanding per stream", DefaultValueFactory = _ => 64 });
+        var rssPid = Positive(new Option<int?>("--rss-pid") { Description = "watch-idle: pid of the member serving the watchers (its /proc/PID/status VmRSS is sampled)" });
         var output = new Option<string>("--output", "-o") { Description = "text or json (one JSON object on stdout)", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
         var quiet = new Option<bool>("--no-progress") { Description = "No progress line on stderr" };
@@ -53,7 +61,8 @@ public static class BenchCommand
         var command = new Command("bench", "Load generator for etcd v3 API servers (raftkv or etcd): throughput, latency percentiles, histogram")
         {
             workload, endpoints, target, clients, conns, total, duration, rate, keySize, valSize, keySpace, sequential,
-            consistency, readRatio, casKeys, prefill, timeout, fsyncDir, output, quiet,
+            consistency, readRatio, casKeys, prefill, timeout, fsyncDir, watchers, streams, leases, leaseTtl, inFlight, rssPid,
+            output, quiet,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -78,6 +87,12 @@ public static class BenchCommand
                 Prefill = parse.GetValue(prefill),
                 RequestTimeout = parse.GetValue(timeout),
                 FsyncDirectory = parse.GetValue(fsyncDir)!,
+                Watchers = parse.GetValue(watchers),
+                Streams = parse.GetValue(streams),
+                Leases = parse.GetValue(leases),
+                LeaseTtlSeconds = parse.GetValue(leaseTtl),
+                InFlight = parse.GetValue(inFlight),
+                RssPid = parse.GetValue(rssPid),
                 Json = parse.GetValue(output) == "json",
                 Progress = !parse.GetValue(quiet),
             };

@@ -49,6 +49,10 @@ public sealed class BenchRunner(BenchSettings settings, TextWriter stdout, TextW
         var connections = settings.LeaderOnly ? settings.Connections : Math.Max(settings.Connections, targets.Count);
         using var channels = ChannelSet.Create(targets, connections);
         if (!await WarmUpAsync(channels.Channels, cancellationToken).ConfigureAwait(false)) return ExitNoEndpoint;
+        if (BenchWorkloads.IsWatchOrLease(settings.Workload))
+        {
+            return await new WatchLeaseRunner(settings, targets, channels, stdout, stderr).RunAsync(cancellationToken).ConfigureAwait(false);
+        }
         var clients = Enumerable.Range(0, settings.Clients).Select(i => new BenchClient(i, channels.For(i), seed: 1000 + i)).ToArray();
         var keys = new KeyGenerator(settings.KeySizeBytes, settings.KeySpace, settings.SequentialKeys, settings.ValueSizeBytes);
 

@@ -63,17 +63,44 @@ public sealed record BenchSettings
     /// <summary>Print a progress line to stderr once per second.</summary>
     public bool Progress { get; init; } = true;
 
+    /// <summary>watch, watch-idle: watchers over all streams.</summary>
+    public int Watchers { get; init; } = 1000;
+
+    /// <summary>watch, watch-idle, lease-keepalive: gRPC streams the watchers (or keep-alives) are spread over, round-robin over --conns channels.</summary>
+    public int Streams { get; init; } = 1;
+
+    /// <summary>lease-expire, lease-keepalive: leases granted (and revoked or expired at the end).</summary>
+    public int Leases { get; init; } = 10_000;
+
+    /// <summary>lease-expire, lease-keepalive: the TTL asked for, in seconds (servers raise it to their minimum).</summary>
+    public long LeaseTtlSeconds { get; init; } = 10;
+
+    /// <summary>lease-keepalive: keep-alive requests outstanding per stream at most.</summary>
+    public int InFlight { get; init; } = 64;
+
+    /// <summary>watch-idle: the process whose resident memory (/proc/PID/status VmRSS) is sampled: the member serving the watchers.</summary>
+    public int? RssPid { get; init; }
+
     /// <summary>Checks that need more than one option; returns the problems (empty when the settings are usable).</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (Connections > Clients) errors.Add($"--conns ({Connections}) cannot exceed --clients ({Clients})");
+        if (BenchWorkloads.UsesStreams(Workload))
+        {
+            // These workloads put streams, not clients, on the channels.
+            if (Connections > Streams) errors.Add($"--conns ({Connections}) cannot exceed --streams ({Streams})");
+            if (Workload is BenchWorkloads.Watch or BenchWorkloads.WatchIdle && Streams > Watchers) errors.Add($"--streams ({Streams}) cannot exceed --watchers ({Watchers})");
+            if (Workload == BenchWorkloads.LeaseKeepAlive && Streams > Leases) errors.Add($"--streams ({Streams}) cannot exceed --leases ({Leases})");
+        }
+        else if (Connections > Clients) errors.Add($"--conns ({Connections}) cannot exceed --clients ({Clients})");
         if (KeySizeBytes < KeyGenerator.DigitsFor(KeySpace))
         {
             errors.Add($"--key-size {KeySizeBytes} cannot hold {KeySpace} distinct keys (keys are zero-padded decimal: need {KeyGenerator.DigitsFor(KeySpace)} bytes)");
         }
         if (Workload == BenchWorkloads.Fsync && Clients != 1) errors.Add("--workload fsync runs one writer: use --clients 1");
-        if (Total is null && Duration is null) errors.Add("give --total or --duration");
+        if (Total is null && Duration is null && !BenchWorkloads.IsWatchOrLease(Workload)) errors.Add("give --total or --duration");
+        if (Workload == BenchWorkloads.Watch && RatePerSecond is null) errors.Add("--workload watch needs --rate (the steady put load, puts per second)");
+        if (Workload == BenchWorkloads.WatchIdle && RssPid is null) errors.Add("--workload watch-idle needs --rss-pid (the member serving --endpoints; use --target all with one endpoint)");
         return errors;
     }
 
@@ -105,9 +132,27 @@ public static class BenchWorkloads
     /// <summary>4 KiB write + fdatasync in a loop on a local file: the disk's durable-write ceiling.</summary>
     public const string Fsync = "fsync";
 
+    /// <summary>Events per second delivered to --watchers watchers of one prefix on --streams streams, under a put load at --rate.</summary>
+    public const string Watch = "watch";
+
+    /// <summary>Resident memory of the serving member (--rss-pid) before and after creating --watchers idle watchers.</summary>
+    public const string WatchIdle = "watch-idle";
+
+    /// <summary>--leases leases of --lease-ttl with one key each: time from their TTL's end until every key is gone.</summary>
+    public const string LeaseExpire = "lease-expire";
+
+    /// <summary>Keep-alives per second over --streams LeaseKeepAlive streams renewing --leases leases, --in-flight outstanding per stream.</summary>
+    public const string LeaseKeepAlive = "lease-keepalive";
+
     /// <summary>All of them, in the order --help lists them.</summary>
-    public static readonly string[] All = [Put, Range, Txn, Mixed, Status, PeerPing, Fsync];
+    public static readonly string[] All = [Put, Range, Txn, Mixed, Status, PeerPing, Fsync, Watch, WatchIdle, LeaseExpire, LeaseKeepAlive];
+
+    /// <summary>The watch and lease workloads (their own runner, <see cref="WatchLeaseRunner"/>).</summary>
+    public static bool IsWatchOrLease(string workload) => workload is Watch or WatchIdle or LeaseExpire or LeaseKeepAlive;
+
+    /// <summary>Workloads whose --conns channels carry --streams streams rather than --clients clients.</summary>
+    public static bool UsesStreams(string workload) => workload is Watch or WatchIdle or LeaseKeepAlive;
 
     /// <summary>True for workloads that talk to the etcd v3 API (and so may target the leader and prefill).</summary>
-    public static bool UsesEtcdApi(string workload) => workload is Put or Range or Txn or Mixed or Status;
+    public static bool UsesEtcdApi(string workload) => workload is Put or Range or Txn or Mixed or Status || IsWatchOrLease(workload);
 }
