@@ -18,6 +18,8 @@ public sealed class WatchService(NodeContext node) : RaftKv.Etcd.Api.Watch.Watch
     {
         ArgumentNullException.ThrowIfNull(context);
         var requireLeader = string.Equals(context.RequestHeaders.GetValue(RequireLeaderKey), "true", StringComparison.Ordinal);
-        return new WatchSession(node.Machine.Watches, node, responseStream, requireLeader).RunAsync(requestStream, context.CancellationToken);
+        var body = context.GetHttpContext().Response.BodyWriter;
+        return new WatchSession(node.Machine.Watches, node, responseStream, requireLeader, async ct => await body.FlushAsync(ct).ConfigureAwait(false))
+            .RunAsync(requestStream, context.CancellationToken);
     }
 }

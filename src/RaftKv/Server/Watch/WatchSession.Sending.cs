@@ -15,28 +15,47 @@ internal sealed partial class WatchSession
     {
         var moved = false;
         List<long>? compacted = null;
-        foreach (var watcher in _watchers.Values)
+        // Watchers at the same position (the usual case: all caught up) share one read of the page, and the round's
+        // responses are written buffered and flushed together (at least every FlushBytesMin), not one flush each.
+        _roundPages.Clear();
+        _responses.WriteOptions = BufferedWrite;
+        try
         {
-            if (watcher.NextRevision > current) continue;
-            KvEventPage page;
-            try
+            foreach (var watcher in _watchers.Values)
             {
-                page = _hub.Read(watcher.NextRevision, ResponseEventsMax, ResponseBytesMax);
+                if (watcher.NextRevision > current) continue;
+                if (!_roundPages.TryGetValue(watcher.NextRevision, out var page))
+                {
+                    try
+                    {
+                        page = _hub.Read(watcher.NextRevision, ResponseEventsMax, ResponseBytesMax);
+                    }
+                    catch (KvException e) when (e.Error == KvError.Compacted)
+                    {
+                        page = null;
+                    }
+                    _roundPages[watcher.NextRevision] = page;
+                }
+                if (page is null)
+                {
+                    (compacted ??= []).Add(watcher.Id);
+                    continue;
+                }
+                if (page.NextRevision == watcher.NextRevision) continue;
+                moved = true;
+                _selected.Clear();
+                watcher.Select(page.Events, _selected);
+                watcher.NextRevision = page.NextRevision;
+                if (_selected.Count == 0) continue;
+                watcher.SentSinceProgress = true;
+                await SendEventsAsync(watcher, page.NextRevision - 1, cancellationToken).ConfigureAwait(false);
             }
-            catch (KvException e) when (e.Error == KvError.Compacted)
-            {
-                (compacted ??= []).Add(watcher.Id);
-                continue;
-            }
-            if (page.NextRevision == watcher.NextRevision) continue;
-            moved = true;
-            _selected.Clear();
-            watcher.Select(page.Events, _selected);
-            watcher.NextRevision = page.NextRevision;
-            if (_selected.Count == 0) continue;
-            watcher.SentSinceProgress = true;
-            await SendEventsAsync(watcher, page.NextRevision - 1, cancellationToken).ConfigureAwait(false);
         }
+        finally
+        {
+            _responses.WriteOptions = null;
+        }
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
         if (compacted is not null)
         {
             // As etcd: a watcher whose next revision was compacted away is cancelled with the compact revision, and

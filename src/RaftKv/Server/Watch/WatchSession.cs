@@ -43,14 +43,24 @@ internal sealed partial class WatchSession
     // Insertion order is send order within a round; SortedDictionary keeps it stable and cheap to remove from.
     private readonly SortedDictionary<long, Watcher> _watchers = [];
     private readonly List<Event> _selected = [];
+    private readonly Dictionary<long, KvEventPage?> _roundPages = [];
+    private readonly Func<CancellationToken, Task> _flush;
+    private long _unflushedBytes;
     private long _nextAutoId = FirstAutoId;
     private bool _progressRequested;
     private int _noLeaderChecks;
     private long _nextProgressTimestamp;
     private long _nextLeaderCheckTimestamp;
 
-    public WatchSession(WatchHub hub, NodeContext node, IServerStreamWriter<WatchResponse> responses, bool requireLeader)
+    /// <summary>Buffered responses are flushed at least this often (so a round of many watchers never piles up).</summary>
+    private const long FlushBytesMin = 1L << 20;
+
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+
+    /// <param name="flush">Flushes responses written with <see cref="WriteFlags.BufferHint"/> to the client.</param>
+    public WatchSession(WatchHub hub, NodeContext node, IServerStreamWriter<WatchResponse> responses, bool requireLeader, Func<CancellationToken, Task> flush)
     {
+        _flush = flush;
         _hub = hub;
         _node = node;
         _responses = responses;
@@ -142,6 +152,20 @@ internal sealed partial class WatchSession
     {
         await _responses.WriteAsync(response, cancellationToken).ConfigureAwait(false);
         if (response.Events.Count > 0) _hub.Sent(response.Events.Count);
+        if (_responses.WriteOptions is null)
+        {
+            _unflushedBytes = 0; // written and flushed, with anything buffered before it
+            return;
+        }
+        _unflushedBytes += response.CalculateSize();
+        if (_unflushedBytes >= FlushBytesMin) await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_unflushedBytes == 0) return;
+        _unflushedBytes = 0;
+        await _flush(cancellationToken).ConfigureAwait(false);
     }
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * TimeProvider.System.TimestampFrequency);
