@@ -38,7 +38,7 @@ public sealed class ApplyResult
     /// <summary>
     /// The etcd response: <see cref="RangeResponse"/>, <see cref="PutResponse"/>, <see cref="DeleteRangeResponse"/>,
     /// <see cref="TxnResponse"/>, <see cref="CompactionResponse"/>, <see cref="AlarmResponse"/>,
-    /// <see cref="LeaseGrantResponse"/> or <see cref="LeaseRevokeResponse"/>; null on error.
+    /// <see cref="LeaseGrantResponse"/>, <see cref="LeaseRevokeResponse"/> or <see cref="LeaseCheckpointResponse"/>; null on error.
     /// </summary>
     public IMessage? Response { get; }
 

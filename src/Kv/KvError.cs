@@ -67,6 +67,12 @@ public sealed class KvError : IEquatable<KvError>
     public static KvError TooManyLeases { get; } = new(StatusCode.ResourceExhausted, "raftkv: too many leases granted");
 
     /// <summary>
+    /// A LeaseCheckpoint command with more than <see cref="Leases.LeaseLimits.MaxCheckpointsPerCommand"/> checkpoints
+    /// (InvalidArgument; RaftKv's own: etcd's leader never proposes more, and applies what it finds).
+    /// </summary>
+    public static KvError TooManyCheckpoints { get; } = new(StatusCode.InvalidArgument, "raftkv: too many lease checkpoints in one command");
+
+    /// <summary>
     /// A keep-alive or time-to-live question found in the log (InvalidArgument; RaftKv's own): those travel to the
     /// leader over the forwarding path and are answered there, never applied.
     /// </summary>

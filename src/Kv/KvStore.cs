@@ -82,12 +82,12 @@ public sealed class KvStore : IDisposable
     public IReadOnlyList<Leases.LeaseInfo> Leases(int maxLeases)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxLeases);
-        return engine.Read(view => view.Leases.All().Take(maxLeases).Select(l => new Leases.LeaseInfo(l.Id, l.TtlSeconds)).ToList());
+        return engine.Read(view => view.Leases.All().Take(maxLeases).Select(l => new Leases.LeaseInfo(l.Id, l.TtlSeconds, l.RemainingTtlSeconds)).ToList());
     }
 
     /// <summary>Lease <paramref name="id"/> as granted; null when no such lease exists (never granted, revoked or expired).</summary>
     public Leases.LeaseInfo? FindLease(long id) =>
-        engine.Read(view => view.Leases.TryGetTtl(id, out var ttl) ? new Leases.LeaseInfo(id, ttl) : null);
+        engine.Read(view => view.Leases.TryGet(id, out var lease) ? new Leases.LeaseInfo(id, lease.TtlSeconds, lease.RemainingTtlSeconds) : null);
 
     /// <summary>The first <paramref name="maxKeys"/> keys attached to lease <paramref name="id"/>, in key order; empty for an unknown lease.</summary>
     public IReadOnlyList<ByteString> LeaseKeys(long id, int maxKeys)
@@ -326,6 +326,13 @@ public sealed class KvStore : IDisposable
         }
 
         CaptureSnapshot().WriteTo(destination);
+    }
+
+    /// <summary>In memory: writes the snapshot in an older format (1: before leases, 2: before checkpoints), for the tests that older snapshots restore.</summary>
+    internal void WriteSnapshotInFormat(Stream destination, int format)
+    {
+        var frozen = engine.Read(view => FrozenState.Capture((MvccState)view));
+        SnapshotCodec.Write(frozen, destination, format);
     }
 
     /// <summary>Reads a store written by <see cref="WriteSnapshot(Stream)"/>, verifying every checksum.</summary>

@@ -111,7 +111,8 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
 
     /// <summary>
     /// Random commands, many of them invalid (unknown enums, empty keys, huge or negative revisions, deep txns,
-    /// garbage bytes), applied to three replicas with different local options, the third on the disk engine: apply
+    /// lease checkpoints of unknown leases with impossible remaining TTLs, garbage bytes), applied to three replicas
+    /// with different local options, the third on the disk engine: apply
     /// never throws and the replicas end identical.
     /// </summary>
     [Theory]
@@ -209,9 +210,10 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
             case 6: break; // no request at all
             case 7: command.LeaseGrant = new LeaseGrantRequest { ID = LeaseId(random), TTL = Ttl(random) }; break;
             case 8:
-                switch (random.Next(3))
+                switch (random.Next(5))
                 {
                     case 0: command.LeaseRevoke = new LeaseRevokeRequest { ID = LeaseId(random) }; break;
+                    case 3 or 4: command.LeaseCheckpoint = RandomCheckpoints(random); break;
                     case 1: command.LeaseKeepAlive = new LeaseKeepAliveRequest { ID = LeaseId(random) }; break; // never meant for the log
                     default: command.LeaseTimeToLive = new LeaseTimeToLiveRequest { ID = LeaseId(random), Keys = true }; break;
                 }
@@ -256,6 +258,20 @@ public sealed class ApplyTotalityTests(ITestOutputHelper output)
         4 => RaftKv.Kv.Leases.LeaseLimits.MaxTtlSeconds + random.Next(0, 2),
         _ => random.Next(1, 100),
     };
+
+    // Hostile checkpoints: unknown, zero and extreme ids, remaining TTLs at and around 0, the TTL and the extremes,
+    // the same lease twice, and now and then one more than a command may carry.
+    private static LeaseCheckpointRequest RandomCheckpoints(Random random)
+    {
+        var request = new LeaseCheckpointRequest();
+        var count = random.Next(30) == 0 ? RaftKv.Kv.Leases.LeaseLimits.MaxCheckpointsPerCommand + 1 : random.Next(0, 5);
+        for (var i = 0; i < count; i++)
+        {
+            request.Checkpoints.Add(new LeaseCheckpoint { ID = LeaseId(random), RemainingTTL = Ttl(random) });
+        }
+
+        return request;
+    }
 
     private static PutRequest RandomPut(Random random) => new()
     {

@@ -5,13 +5,13 @@ namespace RaftKv.Kv.Engine;
 
 /// <summary>
 /// The lease table while an entry applies: the committed table (<see cref="DiskLeaseView"/>) with this entry's
-/// grants, removals and (de)attachments laid over it; each change goes into the entry's batch, so leases, keys and
+/// grants, checkpoints, removals and (de)attachments laid over it; each change goes into the entry's batch, so leases, keys and
 /// the applied index commit together or not at all.
 /// </summary>
 internal sealed partial class DiskApplyState : ILeaseState
 {
     // Null value: removed by this entry.
-    private readonly Dictionary<long, long?> leaseChanges = [];
+    private readonly Dictionary<long, LeaseEntry?> leaseChanges = [];
 
     // Per lease, keys attached (true) or detached (false) by this entry.
     private readonly Dictionary<long, SortedDictionary<ByteString, bool>> attachmentChanges = [];
@@ -23,30 +23,30 @@ internal sealed partial class DiskApplyState : ILeaseState
 
     long ILeaseView.Count => committed.Leases.Count + leaseCountDelta;
 
-    bool ILeaseView.TryGetTtl(long id, out long ttlSeconds)
+    bool ILeaseView.TryGet(long id, out LeaseEntry lease)
     {
         if (leaseChanges.TryGetValue(id, out var changed))
         {
-            ttlSeconds = changed ?? 0;
+            lease = changed ?? default;
             return changed is not null;
         }
 
-        return committed.Leases.TryGetTtl(id, out ttlSeconds);
+        return committed.Leases.TryGet(id, out lease);
     }
 
-    IEnumerable<(long Id, long TtlSeconds)> ILeaseView.All()
+    IEnumerable<LeaseEntry> ILeaseView.All()
     {
-        var merged = new SortedDictionary<long, long>();
-        foreach (var (id, ttl) in committed.Leases.All())
+        var merged = new SortedDictionary<long, LeaseEntry>();
+        foreach (var lease in committed.Leases.All())
         {
-            merged[id] = ttl;
+            merged[lease.Id] = lease;
         }
 
-        foreach (var (id, ttl) in leaseChanges)
+        foreach (var (id, lease) in leaseChanges)
         {
-            if (ttl is { } granted)
+            if (lease is { } held)
             {
-                merged[id] = granted;
+                merged[id] = held;
             }
             else
             {
@@ -54,9 +54,9 @@ internal sealed partial class DiskApplyState : ILeaseState
             }
         }
 
-        foreach (var (id, ttl) in merged)
+        foreach (var lease in merged.Values)
         {
-            yield return (id, ttl);
+            yield return lease;
         }
     }
 
@@ -96,9 +96,22 @@ internal sealed partial class DiskApplyState : ILeaseState
         }
 
         Reserve(1);
-        batch.Put(DiskLeaseKeys.Record(id), DiskLeaseKeys.EncodeRecord(ttlSeconds));
-        leaseChanges[id] = ttlSeconds;
+        batch.Put(DiskLeaseKeys.Record(id), DiskLeaseKeys.EncodeRecord(ttlSeconds, 0));
+        leaseChanges[id] = new LeaseEntry(id, ttlSeconds, 0);
         leaseCountDelta++;
+    }
+
+    void ILeaseState.Checkpoint(long id, long remainingTtlSeconds)
+    {
+        if (!Leases.TryGet(id, out var lease) || remainingTtlSeconds < 0 || remainingTtlSeconds >= lease.TtlSeconds)
+        {
+            throw new InvalidOperationException($"lease {id} cannot be checkpointed at {remainingTtlSeconds} s here: the applier checks first");
+        }
+
+        // A later checkpoint of the same lease in this entry puts the same key again: the batch keeps the last.
+        Reserve(1);
+        batch.Put(DiskLeaseKeys.Record(id), DiskLeaseKeys.EncodeRecord(lease.TtlSeconds, remainingTtlSeconds));
+        leaseChanges[id] = lease with { RemainingTtlSeconds = remainingTtlSeconds };
     }
 
     void ILeaseState.Remove(long id)

@@ -208,7 +208,7 @@ internal sealed partial class DiskEngine : IKvEngine
             .Select(n => (n.Value.Lease, n.Key.ToBase64())).ToHashSet();
         var actual = new HashSet<(long, string)>();
         long leases = 0;
-        foreach (var (id, _) in view.Leases.All())
+        foreach (var (id, _, _) in view.Leases.All())
         {
             leases++;
             foreach (var key in view.Leases.Keys(id))

@@ -9,19 +9,26 @@ internal sealed class DiskLeaseView(BackendView view) : ILeaseView
 {
     public long Count => view.TryGet(DiskLeaseKeys.CountKey, out var value) ? DiskLeaseKeys.DecodeCount(value) : 0;
 
-    public bool TryGetTtl(long id, out long ttlSeconds)
+    public bool TryGet(long id, out LeaseEntry lease)
     {
-        var found = view.TryGet(DiskLeaseKeys.Record(id), out var record);
-        ttlSeconds = found ? DiskLeaseKeys.DecodeRecord(record) : 0;
-        return found;
+        if (!view.TryGet(DiskLeaseKeys.Record(id), out var record))
+        {
+            lease = default;
+            return false;
+        }
+
+        var (ttl, remaining) = DiskLeaseKeys.DecodeRecord(record);
+        lease = new LeaseEntry(id, ttl, remaining);
+        return true;
     }
 
-    public IEnumerable<(long Id, long TtlSeconds)> All()
+    public IEnumerable<LeaseEntry> All()
     {
         using var it = view.Iterate(DiskLeaseKeys.RecordSpaceStart, DiskLeaseKeys.RecordSpaceEnd);
         for (; it.Valid; it.Next())
         {
-            yield return (DiskLeaseKeys.RecordId(it.Key), DiskLeaseKeys.DecodeRecord(it.Value));
+            var (ttl, remaining) = DiskLeaseKeys.DecodeRecord(it.Value);
+            yield return new LeaseEntry(DiskLeaseKeys.RecordId(it.Key), ttl, remaining);
         }
     }
 

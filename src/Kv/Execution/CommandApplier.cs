@@ -39,6 +39,7 @@ internal sealed class CommandApplier(bool collectEvents)
                     CommandCase.Alarm => Alarm(state, command.Alarm, out response),
                     CommandCase.LeaseGrant => LeaseGrant(state, command.LeaseGrant, out response),
                     CommandCase.LeaseRevoke => LeaseRevoke(state, command.LeaseRevoke, events, out response),
+                    CommandCase.LeaseCheckpoint => LeaseCheckpoint(state, command.LeaseCheckpoint, out response),
                     CommandCase.LeaseKeepAlive or CommandCase.LeaseTimeToLive => KvError.NotALogCommand,
                     _ => KvError.EmptyCommand,
                 };
@@ -190,6 +191,14 @@ internal sealed class CommandApplier(bool collectEvents)
     {
         response = null;
         return WriteGate(state, cost: 0) ?? Leases.LeaseExecutor.Revoke(state, request, events, out response);
+    }
+
+    // A checkpoint changes no key and costs no quota (etcd's quota applier lets it through under NOSPACE); a corrupt
+    // store takes it no more than any other write.
+    private static KvError? LeaseCheckpoint(IMvccState state, LeaseCheckpointRequest request, out IMessage? response)
+    {
+        response = null;
+        return WriteGate(state, cost: 0) ?? Leases.LeaseExecutor.Checkpoint(state, request, out response);
     }
 
     // Refusals that come before looking at the request: a corrupt store takes no writes, a full one no puts.

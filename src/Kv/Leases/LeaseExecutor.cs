@@ -7,7 +7,7 @@ using RaftKv.Kv.Mvcc;
 namespace RaftKv.Kv.Leases;
 
 /// <summary>
-/// Grant and revoke as etcd's lessor applies them, as pure functions of the state and the command: the id and the
+/// Grant, revoke and checkpoint as etcd's lessor applies them, as pure functions of the state and the command: the id and the
 /// TTL's minimum were settled by the proposer, so no clock or setting takes part, and every refusal is an error
 /// result that changes nothing.
 /// </summary>
@@ -69,6 +69,30 @@ internal static class LeaseExecutor
 
         state.LeaseWrites.Remove(request.ID);
         response = new LeaseRevokeResponse { Header = new ResponseHeader { Revision = writer.Commit() } };
+        return null;
+    }
+
+    /// <summary>
+    /// Records each lease's remaining TTL as the leader measured it (etcd's <c>lessor.Checkpoint</c>): the value comes
+    /// from the command, never a clock, so every member stores the same. As in etcd, an unknown lease (revoked meanwhile)
+    /// is skipped, and a later checkpoint of a lease in the same command wins. A remaining TTL at or below 0, or at or
+    /// above the granted TTL, is stored as 0, "none": the countdown then starts from the full TTL, which is what etcd's
+    /// <c>RemainingTTL()</c> makes of 0 and negatives; 0 is also what a keep-alive proposes to clear a checkpoint.
+    /// Changes no revision.
+    /// </summary>
+    public static KvError? Checkpoint(IMvccState state, LeaseCheckpointRequest request, out IMessage? response)
+    {
+        var leases = state.LeaseWrites;
+        foreach (var checkpoint in request.Checkpoints)
+        {
+            if (leases.TryGet(checkpoint.ID, out var lease))
+            {
+                var remaining = checkpoint.RemainingTTL;
+                leases.Checkpoint(checkpoint.ID, remaining > 0 && remaining < lease.TtlSeconds ? remaining : 0);
+            }
+        }
+
+        response = new LeaseCheckpointResponse { Header = new ResponseHeader { Revision = state.CurrentRevision } };
         return null;
     }
 }

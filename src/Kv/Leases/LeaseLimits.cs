@@ -21,4 +21,11 @@ public static class LeaseLimits
     /// no limit; a million leases are about 100 MB on the leader, where every lease has a deadline in memory.
     /// </summary>
     public const int MaxLeases = 1_000_000;
+
+    /// <summary>
+    /// Checkpoints one LeaseCheckpoint command carries at most (etcd's <c>maxLeaseCheckpointBatchSize</c>); a command
+    /// with more is refused whole (<see cref="KvError.TooManyCheckpoints"/>), so one entry's work stays bounded and the
+    /// same on both engines.
+    /// </summary>
+    public const int MaxCheckpointsPerCommand = 1000;
 }

@@ -187,7 +187,7 @@ internal sealed partial class MvccState : IMvccState
         while (cursor.Next(out var history))
         {
             var lease = history.IsLive ? history.Last.Lease : 0;
-            if (lease != 0 && LeaseTable.TryGetTtl(lease, out _))
+            if (lease != 0 && LeaseTable.TryGet(lease, out _))
             {
                 expected[lease] = expected.GetValueOrDefault(lease) + 1;
                 if (!LeaseTable.Keys(lease).Contains(history.Key))
@@ -197,7 +197,7 @@ internal sealed partial class MvccState : IMvccState
             }
         }
 
-        foreach (var (id, _) in LeaseTable.All())
+        foreach (var (id, _, _) in LeaseTable.All())
         {
             if (LeaseTable.KeyCount(id) != expected.GetValueOrDefault(id))
             {
@@ -213,7 +213,7 @@ internal sealed partial class MvccState : IMvccState
         while (cursor.Next(out var history))
         {
             var lease = history.IsLive ? history.Last.Lease : 0;
-            if (lease != 0 && LeaseTable.TryGetTtl(lease, out _))
+            if (lease != 0 && LeaseTable.TryGet(lease, out _))
             {
                 LeaseTable.Attach(lease, history.Key);
             }

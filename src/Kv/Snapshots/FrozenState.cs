@@ -17,7 +17,7 @@ internal sealed class FrozenState
     private readonly ByteString[] keys;
     private readonly int[] starts;
     private readonly RevisionEntry[] entries;
-    private readonly (long Id, long TtlSeconds)[] leases;
+    private readonly Leases.LeaseEntry[] leases;
 
     private FrozenState(MvccState state, (ulong MemberId, AlarmType Type)[] alarms, ByteString[] keys, int[] starts, RevisionEntry[] entries)
     {
@@ -42,8 +42,8 @@ internal sealed class FrozenState
 
     public int KeyCount => keys.Length;
 
-    /// <summary>The granted leases in id order.</summary>
-    public ReadOnlySpan<(long Id, long TtlSeconds)> Leases => leases;
+    /// <summary>The granted leases in id order, with their checkpointed remaining TTLs.</summary>
+    public ReadOnlySpan<Leases.LeaseEntry> Leases => leases;
 
     public long VersionCount => entries.Length;
 

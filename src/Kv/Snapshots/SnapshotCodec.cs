@@ -8,13 +8,15 @@ namespace RaftKv.Kv.Snapshots;
 /// The records of a store snapshot, streamed key by key from a <see cref="FrozenState"/> (never serialized into one
 /// buffer): magic and format version; applied index, current and compact revision; the alarms; then each key (in
 /// key order) with its versions (oldest first); from format 2 the leases (count, then id and granted TTL each, in id
-/// order); then an end marker. The change log and the lease attachments are rebuilt on restore (a key is attached
-/// to the lease its newest version names); format 1, written before leases, restores with none.
+/// order; from format 3 each also with its checkpointed remaining TTL, 0 for none); then an end marker. The change
+/// log and the lease attachments are rebuilt on restore (a key is attached to the lease its newest version names);
+/// format 1, written before leases, restores with none; format 2, written before checkpoints, with no checkpoints.
 /// </summary>
 internal static class SnapshotCodec
 {
     private const long Magic = 0x3153_5356_4B54_4652; // "RFTKVSS1" little-endian
-    private const int FormatVersion = 2;
+    private const int FormatVersion = 3;
+    private const int FormatBeforeCheckpoints = 2;
     private const int FormatBeforeLeases = 1;
     private const int EndMarker = 0x2144_4E45; // "END!"
     private const byte TombstoneFlag = 1;
@@ -24,11 +26,22 @@ internal static class SnapshotCodec
     private const int MaxValueBytes = 1024 * 1024 * 1024;
 
     /// <summary>Writes the snapshot of <paramref name="state"/>; touches nothing but the frozen copy.</summary>
-    public static void Write(FrozenState state, Stream destination)
+    public static void Write(FrozenState state, Stream destination) => Write(state, destination, FormatVersion);
+
+    /// <summary>
+    /// Writes the snapshot in an older <paramref name="format"/> (1: no leases, 2: no checkpoints) as the versions
+    /// before wrote it: for the tests that a snapshot of an older member still restores. What it cannot hold is left out.
+    /// </summary>
+    internal static void Write(FrozenState state, Stream destination, int format)
     {
+        if (format is not (FormatVersion or FormatBeforeCheckpoints or FormatBeforeLeases))
+        {
+            throw new ArgumentOutOfRangeException(nameof(format), format, "not a snapshot format this version writes");
+        }
+
         var writer = new SnapshotFrameWriter(destination);
         writer.WriteInt64(Magic);
-        writer.WriteInt32(FormatVersion);
+        writer.WriteInt32(format);
         writer.WriteInt64((long)state.AppliedIndex);
         writer.WriteInt64(state.CurrentRevision);
         writer.WriteInt64(state.CompactRevision);
@@ -60,11 +73,18 @@ internal static class SnapshotCodec
             }
         }
 
-        writer.WriteInt32(state.Leases.Length);
-        foreach (var (id, ttl) in state.Leases)
+        if (format != FormatBeforeLeases)
         {
-            writer.WriteInt64(id);
-            writer.WriteInt64(ttl);
+            writer.WriteInt32(state.Leases.Length);
+            foreach (var (id, ttl, remaining) in state.Leases)
+            {
+                writer.WriteInt64(id);
+                writer.WriteInt64(ttl);
+                if (format != FormatBeforeCheckpoints)
+                {
+                    writer.WriteInt64(remaining);
+                }
+            }
         }
 
         writer.WriteInt32(EndMarker);
@@ -72,7 +92,7 @@ internal static class SnapshotCodec
     }
 
     /// <summary>
-    /// The exact number of bytes <see cref="Write"/> writes for <paramref name="state"/>: each record size below
+    /// The exact number of bytes <see cref="Write(FrozenState, Stream)"/> writes for <paramref name="state"/>: each record size below
     /// mirrors a write above, field by field, and <see cref="SnapshotFrameWriter"/> adds a header and CRC to every
     /// full or final partial data frame plus one end frame. O(versions), reading only lengths.
     /// </summary>
@@ -81,7 +101,7 @@ internal static class SnapshotCodec
         const int FieldsBefore = sizeof(long) + sizeof(int) + (3 * sizeof(long)) + sizeof(int); // magic .. alarm count
         const int AlarmBytes = sizeof(long) + sizeof(int);
         const int FieldsAfter = sizeof(long) + sizeof(int) + sizeof(int); // key count, lease count, end marker
-        const int LeaseBytes = 2 * sizeof(long);
+        const int LeaseBytes = 3 * sizeof(long); // id, granted TTL, remaining TTL
         const int VersionBytes = sizeof(long) + sizeof(int) + 1; // main, sub, flags
         const int ValueFieldBytes = (3 * sizeof(long)) + sizeof(int); // create revision, version, lease, value length
         long payload = FieldsBefore + ((long)state.Alarms.Length * AlarmBytes) + FieldsAfter + ((long)state.Leases.Length * LeaseBytes);
@@ -124,7 +144,7 @@ internal static class SnapshotCodec
         }
 
         var version = reader.ReadInt32();
-        if (version != FormatVersion && version != FormatBeforeLeases)
+        if (version is not (FormatVersion or FormatBeforeCheckpoints or FormatBeforeLeases))
         {
             throw new KvSnapshotCorruptException($"snapshot format {version} is not supported (expected {FormatVersion})");
         }
@@ -183,7 +203,7 @@ internal static class SnapshotCodec
 
         if (version != FormatBeforeLeases)
         {
-            ReadLeases(reader, state);
+            ReadLeases(reader, state, withCheckpoints: version != FormatBeforeCheckpoints);
         }
 
         if (reader.ReadInt32() != EndMarker)
@@ -197,7 +217,7 @@ internal static class SnapshotCodec
         return state;
     }
 
-    private static void ReadLeases(SnapshotFrameReader reader, MvccState state)
+    private static void ReadLeases(SnapshotFrameReader reader, MvccState state, bool withCheckpoints)
     {
         var count = reader.ReadInt32();
         if (count < 0 || count > Leases.LeaseLimits.MaxLeases)
@@ -210,13 +230,15 @@ internal static class SnapshotCodec
         {
             var id = reader.ReadInt64();
             var ttl = reader.ReadInt64();
-            if (id == 0 || id <= previous || ttl < Leases.LeaseLimits.FloorTtlSeconds || ttl > Leases.LeaseLimits.MaxTtlSeconds)
+            var remaining = withCheckpoints ? reader.ReadInt64() : 0;
+            if (id == 0 || id <= previous || ttl < Leases.LeaseLimits.FloorTtlSeconds || ttl > Leases.LeaseLimits.MaxTtlSeconds
+                || remaining < 0 || (remaining != 0 && remaining >= ttl))
             {
-                throw new KvSnapshotCorruptException($"lease {id} with TTL {ttl} s is impossible or out of order");
+                throw new KvSnapshotCorruptException($"lease {id} with TTL {ttl} s and remaining TTL {remaining} s is impossible or out of order");
             }
 
             previous = id;
-            state.LeaseTable.Grant(id, ttl);
+            state.LeaseTable.Restore(id, ttl, remaining);
         }
     }
 

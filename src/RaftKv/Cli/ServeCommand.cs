@@ -35,13 +35,19 @@ internal static class ServeCommand
             Kv.Backend.KvBackendOptions.Default.BlockCacheSizeBytes, Kv.Backend.KvBackendOptions.SizeBytesMin, Kv.Backend.KvBackendOptions.BlockCacheSizeBytesMax);
         var progressInterval = EnvOption.String("--experimental-watch-progress-notify-interval",
             "How often a quiet watcher created with progress_notify hears the current revision (as etcd: 500ms, 10s, 10m)", "10m");
+        var leaseCheckpoint = BoolOption("--experimental-enable-lease-checkpoint",
+            "Let the leader checkpoint remaining lease TTLs through the log, so leader changes do not restart leases at their full TTL (on by default, unlike etcd)", true);
+        var leaseCheckpointInterval = EnvOption.String("--experimental-lease-checkpoint-interval",
+            "How often the leader checkpoints each lease's remaining TTL (as etcd: 5m, 1s)", "5m");
+        var leaseCheckpointPersist = BoolOption("--experimental-enable-lease-checkpoint-persist",
+            "Accepted for etcd 3.6's flag; the remaining TTL is always kept in the store and its snapshots", true);
         var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
         var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");
         var exitOnStdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "Stop when standard input closes (used by 'raftkv cluster')", Hidden = true };
 
         var command = new Command("serve", "Run a raftkv member");
         foreach (var o in new Option[] { name, dataDir, listenClient, advertiseClient, listenPeer, advertisePeer, listenHttp, initialCluster, clusterState,
-                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, faults, logLevel, exitOnStdinEof })
+                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, faults, logLevel, exitOnStdinEof })
         {
             command.Options.Add(o);
         }
@@ -80,6 +86,8 @@ internal static class ServeCommand
                 var snapshots = (ulong)parse.GetValue(snapshotCount);
                 if (!Bench.DurationText.TryParse(parse.GetValue(progressInterval)!, out var progressEvery, out var progressError))
                     throw new FormatException($"--experimental-watch-progress-notify-interval: {progressError}");
+                if (!Bench.DurationText.TryParse(parse.GetValue(leaseCheckpointInterval)!, out var checkpointEvery, out var checkpointError))
+                    throw new FormatException($"--experimental-lease-checkpoint-interval: {checkpointError}");
                 if (snapshots is > 0 and < 10) throw new FormatException($"--snapshot-count must be 0 (the default) or at least 10, was {snapshots}");
                 settings = new ServerSettings
                 {
@@ -106,6 +114,7 @@ internal static class ServeCommand
                     Backend = storeBackend,
                     BackendCacheBytes = parse.GetValue(backendCache),
                     WatchProgressNotifyInterval = progressEvery,
+                    LeaseCheckpointInterval = parse.GetValue(leaseCheckpoint) ? checkpointEvery : null,
                     AllowFaultInjection = parse.GetValue(faults),
                 };
             }
@@ -132,6 +141,19 @@ internal static class ServeCommand
             return await RaftKvServer.RunAsync(settings, minimumLevel, stop.Token).ConfigureAwait(false);
         });
         return command;
+    }
+
+    // A boolean that defaults to true and is turned off as etcd's are: --flag=false (or the RAFTKV_ variable).
+    private static Option<bool> BoolOption(string flag, string description, bool defaultValue)
+    {
+        var variable = EnvOption.VariableFor(flag);
+        return new Option<bool>(flag)
+        {
+            Description = $"{description} [env {variable}, default {(defaultValue ? "true" : "false")}]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is { } text
+                ? text == "1" || text.Equals("true", StringComparison.OrdinalIgnoreCase)
+                : defaultValue,
+        };
     }
 
     private static async Task WatchStdinAsync(CancellationTokenSource stop)

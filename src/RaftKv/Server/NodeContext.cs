@@ -16,7 +16,7 @@ public sealed class NodeContext
         Machine = machine;
         Transport = transport;
         Proposer = new KvProposer(this, machine);
-        LeaseClock = new Leases.LeaseClock(() => Host.Status, machine.Store, TimeProvider.System);
+        LeaseClock = new Leases.LeaseClock(() => Host.Status, machine.Store, TimeProvider.System, settings.LeaseCheckpointInterval);
         Leases = new Leases.LeaseGateway(this, LeaseClock);
         LeaseIds = new Leases.LeaseIdGenerator(settings.Self.Id, DateTimeOffset.UtcNow);
         machine.Applied = LeaseClock.OnApplied;

@@ -110,6 +110,7 @@ public static partial class RaftKvServer
         NodeContext? nodeContext = null; // created after Build (it needs the app's loggers); resolved lazily by services
         builder.Services.AddSingleton(_ => nodeContext ?? throw new InvalidOperationException("node not ready"));
         builder.Services.AddHostedService<Leases.LeaseExpiry>();
+        builder.Services.AddHostedService<Leases.LeaseCheckpointer>();
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raftkv");
@@ -135,8 +136,7 @@ public static partial class RaftKvServer
             SnapshotEveryEntries = settings.SnapshotCount,
         }, storage, stateMachine, transport, raftLogger);
         var node = new NodeContext(settings, host, stateMachine, transport);
-        transport.ForwardHandler = (command, ct) => Leases.LeaseGateway.TryAnswerForwarded(node.Leases, command) is { } answer
-            ? Task.FromResult(answer) : node.Proposer.HandleForwardedAsync(command, ct);
+        transport.ForwardHandler = (command, ct) => Leases.LeaseGateway.TryAnswerForwarded(node.Leases, command, ct) ?? node.Proposer.HandleForwardedAsync(command, ct);
         nodeContext = node;
 
         MapEndpoints(app, settings, node);

@@ -41,6 +41,12 @@ public sealed record ServerSettings
     public long BackendCacheBytes { get; init; } = Kv.Backend.KvBackendOptions.Default.BlockCacheSizeBytes;
     /// <summary>How often a quiet progress_notify watcher hears the revision (etcd's --experimental-watch-progress-notify-interval).</summary>
     public TimeSpan WatchProgressNotifyInterval { get; init; } = Watch.WatchLimits.Default.ProgressNotifyInterval;
+    /// <summary>
+    /// How often the leader checkpoints each lease's remaining TTL through the log (etcd's
+    /// --experimental-lease-checkpoint-interval, 5 min); null when checkpoints are off
+    /// (--experimental-enable-lease-checkpoint=false). On by default, unlike etcd: see <see cref="Leases.LeaseCheckpointer"/>.
+    /// </summary>
+    public TimeSpan? LeaseCheckpointInterval { get; init; } = Leases.LeaseCheckpointer.DefaultInterval;
     public required bool AllowFaultInjection { get; init; }
 
     /// <summary>This member.</summary>

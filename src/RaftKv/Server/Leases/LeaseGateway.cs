@@ -46,7 +46,7 @@ public sealed class LeaseGateway(NodeContext node, LeaseClock clock)
     {
         var question = new KvCommand { LeaseKeepAlive = new LeaseKeepAliveRequest { ID = id } };
         var response = await AskLeaderAsync(question, LeaseKeepAliveResponse.Parser, cancellationToken).ConfigureAwait(false)
-            ?? KeepAliveHere(id);
+            ?? await KeepAliveHereAsync(id, cancellationToken).ConfigureAwait(false);
         node.Header(response.Header ??= new ResponseHeader());
         return response;
     }
@@ -66,19 +66,19 @@ public sealed class LeaseGateway(NodeContext node, LeaseClock clock)
     /// The leader's side of the forwarding path: the outcome of a forwarded lease question, or null when
     /// <paramref name="command"/> is not one (a write, for <see cref="KvProposer.HandleForwardedAsync"/>).
     /// </summary>
-    public static ReadOnlyMemory<byte>? TryAnswerForwarded(LeaseGateway gateway, ReadOnlyMemory<byte> command)
+    public static Task<ReadOnlyMemory<byte>>? TryAnswerForwarded(LeaseGateway gateway, ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(gateway);
-        if (AsLeaseQuestion(command) is not { } question)
-        {
-            return null;
-        }
+        return AsLeaseQuestion(command) is { } question ? gateway.AnswerForwardedAsync(question, cancellationToken) : null;
+    }
 
+    private async Task<ReadOnlyMemory<byte>> AnswerForwardedAsync(KvCommand question, CancellationToken cancellationToken)
+    {
         try
         {
             IMessage answer = question.RequestCase == KvCommand.RequestOneofCase.LeaseKeepAlive
-                ? gateway.KeepAliveHere(question.LeaseKeepAlive.ID)
-                : gateway.TimeToLiveHere(question.LeaseTimeToLive);
+                ? await KeepAliveHereAsync(question.LeaseKeepAlive.ID, cancellationToken).ConfigureAwait(false)
+                : TimeToLiveHere(question.LeaseTimeToLive);
             return ForwardedResult.Encode(new WriteOutcome(answer, 0, ""));
         }
         catch (RpcException e)
@@ -87,9 +87,27 @@ public sealed class LeaseGateway(NodeContext node, LeaseClock clock)
         }
     }
 
-    private LeaseKeepAliveResponse KeepAliveHere(long id)
+    // etcd's Renew: a lease with a checkpointed remaining TTL has it cleared through the log before the renewal is
+    // answered, so an acknowledged keep-alive is never undone by a later leader starting from the old remaining TTL.
+    // At most one such entry per lease per checkpoint interval, as the checkpoint itself is. A clear that fails
+    // fails the keep-alive (the client retries), where etcd ignores the failure and renews anyway.
+    private async Task<LeaseKeepAliveResponse> KeepAliveHereAsync(long id, CancellationToken cancellationToken)
     {
         if (!clock.IsLeading()) throw NotLeader();
+        if (clock.TakeCheckpointToClear(id))
+        {
+            var clear = new KvCommand { LeaseCheckpoint = new LeaseCheckpointRequest { Checkpoints = { new LeaseCheckpoint { ID = id, RemainingTTL = 0 } } } };
+            try
+            {
+                await node.Proposer.ProposeAsync(clear, LeaseCheckpointResponse.Parser, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                clock.MarkCheckpointProposed(id);
+                throw;
+            }
+        }
+
         return new LeaseKeepAliveResponse { Header = new ResponseHeader(), ID = id, TTL = clock.Renew(id) };
     }
 
