@@ -41,13 +41,17 @@ internal static class ServeCommand
             "How often the leader checkpoints each lease's remaining TTL (as etcd: 5m, 1s)", "5m");
         var leaseCheckpointPersist = BoolOption("--experimental-enable-lease-checkpoint-persist",
             "Accepted for etcd 3.6's flag; the remaining TTL is always kept in the store and its snapshots", true);
+        var maxWatchStreams = EnvOption.Int64("--max-watch-streams", "Watch streams one member serves at once; beyond, a new stream is refused (RESOURCE_EXHAUSTED)",
+            Server.Watch.WatchLimits.Default.StreamsMax, 1, 1_000_000);
+        var maxWatchers = EnvOption.Int64("--max-watchers-per-stream", "Watchers on one Watch stream; beyond, a create is answered cancelled with the reason",
+            Server.Watch.WatchLimits.Default.WatchersPerStreamMax, 1, 10_000_000);
         var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
         var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");
         var exitOnStdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "Stop when standard input closes (used by 'raftkv cluster')", Hidden = true };
 
         var command = new Command("serve", "Run a raftkv member");
         foreach (var o in new Option[] { name, dataDir, listenClient, advertiseClient, listenPeer, advertisePeer, listenHttp, initialCluster, clusterState,
-                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, faults, logLevel, exitOnStdinEof })
+                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, maxWatchStreams, maxWatchers, faults, logLevel, exitOnStdinEof })
         {
             command.Options.Add(o);
         }
@@ -114,6 +118,8 @@ internal static class ServeCommand
                     Backend = storeBackend,
                     BackendCacheBytes = parse.GetValue(backendCache),
                     WatchProgressNotifyInterval = progressEvery,
+                    MaxWatchStreams = (int)parse.GetValue(maxWatchStreams),
+                    MaxWatchersPerStream = (int)parse.GetValue(maxWatchers),
                     LeaseCheckpointInterval = parse.GetValue(leaseCheckpoint) ? checkpointEvery : null,
                     AllowFaultInjection = parse.GetValue(faults),
                 };

@@ -180,7 +180,12 @@ public static partial class RaftKvServer
     private static EtcdStateMachine OpenStateMachine(ServerSettings settings)
     {
         var options = new Kv.KvStoreOptions { QuotaBytes = settings.QuotaBackendBytes, MaxRequestBytes = settings.MaxRequestBytes };
-        var watchLimits = Watch.WatchLimits.Default with { ProgressNotifyInterval = settings.WatchProgressNotifyInterval };
+        var watchLimits = Watch.WatchLimits.Default with
+        {
+            ProgressNotifyInterval = settings.WatchProgressNotifyInterval,
+            StreamsMax = settings.MaxWatchStreams,
+            WatchersPerStreamMax = settings.MaxWatchersPerStream,
+        };
         if (settings.Backend == StoreBackend.Memory) return new EtcdStateMachine(options, watchLimits);
         var backendOptions = Kv.Backend.KvBackendOptions.Default with { BlockCacheSizeBytes = settings.BackendCacheBytes };
         return new EtcdStateMachine(Kv.KvStore.OpenOnDisk(DataDirectory.StatePath(settings.DataDir), options, backendOptions), watchLimits);

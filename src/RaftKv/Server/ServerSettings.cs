@@ -41,6 +41,10 @@ public sealed record ServerSettings
     public long BackendCacheBytes { get; init; } = Kv.Backend.KvBackendOptions.Default.BlockCacheSizeBytes;
     /// <summary>How often a quiet progress_notify watcher hears the revision (etcd's --experimental-watch-progress-notify-interval).</summary>
     public TimeSpan WatchProgressNotifyInterval { get; init; } = Watch.WatchLimits.Default.ProgressNotifyInterval;
+    /// <summary>Watch streams one member serves at once.</summary>
+    public int MaxWatchStreams { get; init; } = Watch.WatchLimits.Default.StreamsMax;
+    /// <summary>Watchers on one Watch stream.</summary>
+    public int MaxWatchersPerStream { get; init; } = Watch.WatchLimits.Default.WatchersPerStreamMax;
     /// <summary>
     /// How often the leader checkpoints each lease's remaining TTL through the log (etcd's
     /// --experimental-lease-checkpoint-interval, 5 min); null when checkpoints are off

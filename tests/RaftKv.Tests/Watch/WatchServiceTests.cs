@@ -167,4 +167,33 @@ public sealed class WatchServiceTests
         var actual = await RunAsync($"127.0.0.1:{cluster.Members[0].ClientPort}");
         Assert.Equal(expected, actual);
     }
+
+    [Fact]
+    public async Task Watchers_and_streams_beyond_the_limits_are_refused_with_the_reason_and_the_others_go_on()
+    {
+        await using var cluster = ProcessCluster.Create(1);
+        cluster.Members[0].ExtraArgs = [.. cluster.Members[0].ExtraArgs, "--max-watchers-per-stream", "2", "--max-watch-streams", "1"];
+        cluster.Members[0].Start();
+        await cluster.WaitForLeaderAsync();
+        using var client = new EtcdClient(cluster.Members[0].ClientUrl);
+        await using var watch = WatchProbe.Open(cluster.Members[0].ClientUrl);
+        await watch.CreateAsync(new WatchCreateRequest { Key = B("lim/a") });
+        await watch.CreateAsync(new WatchCreateRequest { Key = B("lim/b") });
+        await watch.CreateAsync(new WatchCreateRequest { Key = B("lim/c") });
+        var created = await watch.TakeAsync(3, TimeSpan.FromSeconds(10));
+        Assert.True(created[0].Created && !created[0].Canceled && created[1].Created && !created[1].Canceled);
+        Assert.True(created[2].Created && created[2].Canceled, created[2].ToString());
+        Assert.Equal(-1, created[2].WatchId);
+        Assert.Contains("too many watchers on this stream (at most 2)", created[2].CancelReason, StringComparison.Ordinal);
+
+        await using var second = WatchProbe.Open(cluster.Members[0].ClientUrl);
+        await second.CreateAsync(new WatchCreateRequest { Key = B("lim/a") });
+        var refused = await second.WaitForEndAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(StatusCode.ResourceExhausted, refused?.StatusCode);
+
+        // The watchers within the limits are undisturbed.
+        await client.PutAsync(new PutRequest { Key = B("lim/b"), Value = B("1") });
+        var events = await watch.TakeAsync(1, TimeSpan.FromSeconds(10));
+        Assert.Equal("lim/b", events[0].Events.Single().Kv.Key.ToStringUtf8());
+    }
 }
