@@ -14,31 +14,9 @@ public sealed class EtcdDifferentialTests
 {
     private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
 
-    /// <summary>A response with the fields that legitimately differ between servers cleared.</summary>
-    private static string Normalize(IMessage response)
-    {
-        var copy = response.Descriptor.Parser.ParseFrom(response.ToByteArray());
-        var header = copy.Descriptor.FindFieldByName("header");
-        if (header?.Accessor.GetValue(copy) is ResponseHeader h)
-        {
-            h.ClusterId = 0;
-            h.MemberId = 0;
-            h.RaftTerm = 0;
-        }
-        return JsonFormatter.Default.Format(copy);
-    }
+    private static string Normalize(IMessage response) => Differential.Normalize(response);
 
-    private static async Task<string> Outcome(Func<Task<IMessage>> call)
-    {
-        try
-        {
-            return Normalize(await call());
-        }
-        catch (RpcException e)
-        {
-            return $"error {e.StatusCode}: {e.Status.Detail}";
-        }
-    }
+    private static Task<string> Outcome(Func<Task<IMessage>> call) => Differential.Outcome(call);
 
     /// <summary>Starts the raftkv member and waits for both servers to answer; clients to etcd and to raftkv.</summary>
     private static async Task<(EtcdClient Reference, EtcdClient Subject)> StartBothAsync(EtcdProcess etcd, ProcessCluster cluster)
@@ -46,18 +24,7 @@ public sealed class EtcdDifferentialTests
         cluster.Members[0].Start();
         await cluster.WaitForLeaderAsync();
         var reference = new EtcdClient(etcd.ClientUrl);
-        await Poll.UntilAsync(async () =>
-        {
-            try
-            {
-                await reference.StatusAsync(new StatusRequest());
-                return true;
-            }
-            catch (RpcException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(20), "etcd answering", () => etcd.OutputTail);
+        await Differential.WaitForEtcdAsync(etcd, reference);
         return (reference, new EtcdClient(cluster.Members[0].ClientUrl));
     }
 

@@ -21,17 +21,7 @@ public sealed class WatchDifferentialTests(ITestOutputHelper output)
 
     private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
 
-    private static string Normalize(WatchResponse response)
-    {
-        var copy = response.Clone();
-        if (copy.Header is { } h)
-        {
-            h.ClusterId = 0;
-            h.MemberId = 0;
-            h.RaftTerm = 0;
-        }
-        return JsonFormatter.Default.Format(copy);
-    }
+    private static string Normalize(WatchResponse response) => Differential.Normalize(response);
 
     private static async Task<List<string>> RunScriptAsync(string url, EtcdClient client)
     {
@@ -99,18 +89,7 @@ public sealed class WatchDifferentialTests(ITestOutputHelper output)
         cluster.Members[0].Start();
         await cluster.WaitForLeaderAsync();
         using var reference = new EtcdClient(etcd.ClientUrl);
-        await Poll.UntilAsync(async () =>
-        {
-            try
-            {
-                await reference.StatusAsync(new StatusRequest());
-                return true;
-            }
-            catch (RpcException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(20), "etcd answering", () => etcd.OutputTail);
+        await Differential.WaitForEtcdAsync(etcd, reference);
         using var subject = new EtcdClient(cluster.Members[0].ClientUrl);
 
         var expected = await RunScriptAsync(etcd.ClientUrl, reference);

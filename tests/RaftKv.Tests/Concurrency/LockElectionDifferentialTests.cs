@@ -17,31 +17,7 @@ public sealed class LockElectionDifferentialTests
 {
     private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
 
-    private static string Normalize(IMessage response)
-    {
-        var copy = response.Descriptor.Parser.ParseFrom(response.ToByteArray());
-        var header = copy.Descriptor.FindFieldByName("header");
-        if (header?.Accessor.GetValue(copy) is ResponseHeader h)
-        {
-            h.ClusterId = 0;
-            h.MemberId = 0;
-            h.RaftTerm = 0;
-        }
-        return JsonFormatter.Default.Format(copy);
-    }
-
-    private static async Task<string> Outcome(Func<Task<IMessage>> call)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            return Normalize(await call().WaitAsync(timeout.Token));
-        }
-        catch (RpcException e)
-        {
-            return $"error {e.StatusCode}: {e.Status.Detail}";
-        }
-    }
+    private static Task<string> Outcome(Func<Task<IMessage>> call) => Differential.Outcome(call);
 
     private static LeaderKey Key(string name, long lease, long revision) =>
         new() { Name = B(name), Key = B($"{name}/{lease:x}"), Rev = revision, Lease = lease };
@@ -55,18 +31,7 @@ public sealed class LockElectionDifferentialTests
         await cluster.WaitForLeaderAsync();
         using var reference = new EtcdClient(etcd.ClientUrl);
         using var subject = new EtcdClient(cluster.Members[0].ClientUrl);
-        await Poll.UntilAsync(async () =>
-        {
-            try
-            {
-                await reference.StatusAsync(new StatusRequest());
-                return true;
-            }
-            catch (RpcException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(20), "etcd answering", () => etcd.OutputTail);
+        await Differential.WaitForEtcdAsync(etcd, reference);
 
         // Revisions: the lock's put is 2, the campaign's 3 (grants make none).
         var calls = new List<(string Name, Func<EtcdClient, Task<IMessage>> Call)>

@@ -16,41 +16,23 @@ public sealed class LeaseDifferentialTests
 {
     private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
 
-    private static string Normalize(IMessage response)
+    // A remaining TTL runs, so only "positive and at most granted" is compared; etcd lists leases from a map, in no order.
+    private static void Adjust(IMessage copy)
     {
-        var copy = response.Descriptor.Parser.ParseFrom(response.ToByteArray());
-        var header = copy.Descriptor.FindFieldByName("header");
-        if (header?.Accessor.GetValue(copy) is ResponseHeader h)
-        {
-            h.ClusterId = 0;
-            h.MemberId = 0;
-            h.RaftTerm = 0;
-        }
         switch (copy)
         {
             case LeaseTimeToLiveResponse ttl when ttl.TTL > 0:
-                ttl.TTL = ttl.TTL <= ttl.GrantedTTL ? 1 : -100; // running: only "positive and at most granted" is compared
+                ttl.TTL = ttl.TTL <= ttl.GrantedTTL ? 1 : -100;
                 break;
             case LeaseLeasesResponse list:
-                var sorted = list.Leases.OrderBy(l => l.ID).ToArray(); // etcd lists from a map, in no order
+                var sorted = list.Leases.OrderBy(l => l.ID).ToArray();
                 list.Leases.Clear();
                 list.Leases.AddRange(sorted);
                 break;
         }
-        return JsonFormatter.Default.Format(copy);
     }
 
-    private static async Task<string> Outcome(Func<Task<IMessage>> call)
-    {
-        try
-        {
-            return Normalize(await call());
-        }
-        catch (RpcException e)
-        {
-            return $"error {e.StatusCode}: {e.Status.Detail}";
-        }
-    }
+    private static Task<string> Outcome(Func<Task<IMessage>> call) => Differential.Outcome(call, Adjust);
 
     [EtcdServerFact]
     public async Task LeaseCalls_SameAnswers()
@@ -64,18 +46,7 @@ public sealed class LeaseDifferentialTests
         await cluster.WaitForLeaderAsync();
         using var reference = new EtcdClient(etcd.ClientUrl);
         using var subject = new EtcdClient(member.ClientUrl);
-        await Poll.UntilAsync(async () =>
-        {
-            try
-            {
-                await reference.StatusAsync(new StatusRequest());
-                return true;
-            }
-            catch (RpcException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(20), "etcd answering", () => etcd.OutputTail);
+        await Differential.WaitForEtcdAsync(etcd, reference);
 
         var calls = new List<(string Name, Func<EtcdClient, Task<IMessage>> Call)>
         {
