@@ -24,18 +24,20 @@ internal sealed partial class WatchSession
             foreach (var watcher in _watchers.Values)
             {
                 if (watcher.NextRevision > current) continue;
-                if (!_roundPages.TryGetValue(watcher.NextRevision, out var page))
+                if (!_roundPages.TryGetValue(watcher.NextRevision, out var read))
                 {
                     try
                     {
-                        page = _hub.Read(watcher.NextRevision, ResponseEventsMax, ResponseBytesMax);
+                        var fresh = _hub.Read(watcher.NextRevision, ResponseEventsMax, ResponseBytesMax);
+                        read = (fresh, new Event?[fresh.Events.Count]);
                     }
                     catch (KvException e) when (e.Error == KvError.Compacted)
                     {
-                        page = null;
+                        read = (null, []);
                     }
-                    _roundPages[watcher.NextRevision] = page;
+                    _roundPages[watcher.NextRevision] = read;
                 }
+                var (page, withoutPrevKv) = read;
                 if (page is null)
                 {
                     (compacted ??= []).Add(watcher.Id);
@@ -44,7 +46,7 @@ internal sealed partial class WatchSession
                 if (page.NextRevision == watcher.NextRevision) continue;
                 moved = true;
                 _selected.Clear();
-                watcher.Select(page.Events, _selected);
+                watcher.Select(page.Events, withoutPrevKv, _selected);
                 watcher.NextRevision = page.NextRevision;
                 if (_selected.Count == 0) continue;
                 watcher.SentSinceProgress = true;

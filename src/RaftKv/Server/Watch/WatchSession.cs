@@ -43,7 +43,8 @@ internal sealed partial class WatchSession
     // Insertion order is send order within a round; SortedDictionary keeps it stable and cheap to remove from.
     private readonly SortedDictionary<long, Watcher> _watchers = [];
     private readonly List<Event> _selected = [];
-    private readonly Dictionary<long, KvEventPage?> _roundPages = [];
+    // One round's pages by start revision (null: compacted), with the page's events without prev_kv made so far.
+    private readonly Dictionary<long, (KvEventPage? Page, Event?[] WithoutPrevKv)> _roundPages = [];
     private readonly Func<CancellationToken, Task> _flush;
     private long _unflushedBytes;
     private long _nextAutoId = FirstAutoId;

@@ -64,14 +64,19 @@ internal sealed class Watcher
         return _end.Length == 0 || k.SequenceCompareTo(_end) < 0;
     }
 
-    /// <summary>The events this watcher gets from <paramref name="events"/>, each as it wants it (prev_kv or not).</summary>
-    public void Select(IReadOnlyList<Event> events, List<Event> into)
+    /// <summary>
+    /// The events this watcher gets from <paramref name="events"/>, each as it wants it (prev_kv or not). Copies
+    /// without prev_kv are made once per page: <paramref name="withoutPrevKv"/> (as long as the page) holds those
+    /// made so far, shared by every watcher of the stream that reads the same page in the same round.
+    /// </summary>
+    public void Select(IReadOnlyList<Event> events, Event?[] withoutPrevKv, List<Event> into)
     {
-        foreach (var e in events)
+        for (var i = 0; i < events.Count; i++)
         {
+            var e = events[i];
             if (e.Type == Event.Types.EventType.Put ? _noPut : _noDelete) continue;
             if (!Covers(e.Kv.Key)) continue;
-            into.Add(PrevKv || e.PrevKv is null ? e : new Event { Type = e.Type, Kv = e.Kv });
+            into.Add(PrevKv || e.PrevKv is null ? e : withoutPrevKv[i] ??= new Event { Type = e.Type, Kv = e.Kv });
         }
     }
 }
