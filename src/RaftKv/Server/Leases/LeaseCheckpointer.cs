@@ -24,7 +24,7 @@ namespace RaftKv.Server.Leases;
 /// The remaining TTL is always kept in the store and its snapshots (etcd 3.6's
 /// <c>--experimental-enable-lease-checkpoint-persist</c>, which is accepted and changes nothing).
 /// </remarks>
-public sealed partial class LeaseCheckpointer(NodeContext node, ILogger<LeaseCheckpointer> logger) : BackgroundService
+public sealed partial class LeaseCheckpointer(NodeContext node, ILogger<LeaseCheckpointer> logger) : LeaderCheckLoop(CheckInterval)
 {
     /// <summary>etcd's default <c>--experimental-lease-checkpoint-interval</c>.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromMinutes(5);
@@ -40,28 +40,10 @@ public sealed partial class LeaseCheckpointer(NodeContext node, ILogger<LeaseChe
 
     private int inFlight;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (node.Settings.LeaseCheckpointInterval is null)
-        {
-            return; // off: no clock schedules any (LeaseClock was given no interval)
-        }
+    // Off: no clock schedules any (LeaseClock was given no interval).
+    protected override bool Enabled => node.Settings.LeaseCheckpointInterval is not null;
 
-        using var timer = new PeriodicTimer(CheckInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                Check(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // stopping
-        }
-    }
-
-    private void Check(CancellationToken stoppingToken)
+    protected override void Check(CancellationToken stoppingToken)
     {
         var clock = node.LeaseClock;
         if (!clock.IsLeading()) return;

@@ -13,7 +13,7 @@ namespace RaftKv.Server.Leases;
 /// revoke is an ordinary log entry, so it happens only if a quorum commits it: a leader cut off from the others
 /// revokes nothing, and followers never expire anything by themselves.
 /// </summary>
-public sealed partial class LeaseExpiry(NodeContext node, ILogger<LeaseExpiry> logger) : BackgroundService
+public sealed partial class LeaseExpiry(NodeContext node, ILogger<LeaseExpiry> logger) : LeaderCheckLoop(CheckInterval)
 {
     /// <summary>How often the leader looks for expired leases (etcd: every 500 ms).</summary>
     public static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(500);
@@ -26,23 +26,7 @@ public sealed partial class LeaseExpiry(NodeContext node, ILogger<LeaseExpiry> l
 
     private int inFlight;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(CheckInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                Check(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // stopping
-        }
-    }
-
-    private void Check(CancellationToken stoppingToken)
+    protected override void Check(CancellationToken stoppingToken)
     {
         var clock = node.LeaseClock;
         if (!clock.IsLeading()) return;
