@@ -28,6 +28,7 @@ public static partial class RaftKvServer
             }
             await next(context).ConfigureAwait(false);
         });
+        app.UseWebSockets(); // the gateway's streaming calls over a websocket
         var gateway = new Gateway.JsonGateway(settings.ListenClientUrls[0], settings.MaxRequestBytes);
         app.Lifetime.ApplicationStopped.Register(gateway.Dispose);
         app.Use(async (context, next) =>
