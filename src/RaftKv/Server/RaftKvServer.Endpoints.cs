@@ -36,6 +36,7 @@ public static partial class RaftKvServer
         app.MapGrpcService<Etcd.LeaseService>();
         app.MapGrpcService<Etcd.LockService>();
         app.MapGrpcService<Etcd.ElectionService>();
+        app.MapGrpcService<Etcd.HealthService>();
         app.MapGet("/health", (HttpContext context) =>
         {
             var reason = node.Unhealthy();
@@ -46,10 +47,10 @@ public static partial class RaftKvServer
         RaftKv.Http.HttpEndpoints.Map(app, node);
     }
 
-    // etcd's client port serves the KV API and the lock and election services beside it.
+    // etcd's client port serves the KV API, the lock and election services and gRPC health beside it.
     private static bool IsClientApi(string path) =>
         path.StartsWith("/etcdserverpb.", StringComparison.Ordinal) || path.StartsWith("/v3lockpb.", StringComparison.Ordinal)
-        || path.StartsWith("/v3electionpb.", StringComparison.Ordinal);
+        || path.StartsWith("/v3electionpb.", StringComparison.Ordinal) || path.StartsWith("/grpc.health.v1.", StringComparison.Ordinal);
 
     private sealed record HealthReply(string Health, string Reason);
 }
