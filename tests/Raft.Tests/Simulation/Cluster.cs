@@ -295,7 +295,7 @@ public sealed class Cluster
         var sendFirst = rd.MessagesMayPrecedePersist;
         if (sendFirst)
         {
-            foreach (var m in rd.Messages) Network.Send(m, Now);
+            foreach (var m in rd.Messages) SendChecked(m);
         }
         if (crash == CrashPoint.BeforePersist)
         {
@@ -314,7 +314,7 @@ public sealed class Cluster
             }
             if (!sendFirst)
             {
-                foreach (var m in rd.Messages) Network.Send(m, Now);
+                foreach (var m in rd.Messages) SendChecked(m);
             }
             Apply(node, rd);
             foreach (var e in rd.Events) Trace.Add(Now, e.Text);
@@ -330,6 +330,12 @@ public sealed class Cluster
             Fail($"{node.Name} broke an invariant: {e.Message}");
         }
         return true;
+    }
+
+    private void SendChecked(Message m)
+    {
+        Checker.OnVoteSent(m);
+        Network.Send(m, Now);
     }
 
     private void Persist(SimNode node, Ready rd)

@@ -14,7 +14,7 @@ namespace RaftKv.Raft.Tests.Simulation;
 /// </remarks>
 public sealed class SafetyChecker(ConfState initial)
 {
-    private readonly Dictionary<(ulong Term, ulong Voter), ulong> _votes = [];               // persisted votes
+    private readonly Dictionary<(ulong Term, ulong Voter), ulong> _votes = [];               // votes granted (sent)
     private readonly SortedDictionary<ulong, ConfState> _configurationAt = new() { [0] = initial }; // index -> configuration from it on
 
     private readonly Dictionary<ulong, ulong> _leaderOfTerm = [];                  // election safety
@@ -52,6 +52,19 @@ public sealed class SafetyChecker(ConfState initial)
                 Fail("election quorum", $"{node.Name} leads term {term} with the votes of {string.Join(",", voters)}, not a quorum of the voters of {conf}");
         }
         _leaderOfTerm[term] = node.Id;
+    }
+
+    /// <summary>
+    /// A granted vote leaves its node (after the Ready that made it durable: a later term persisted in the same Ready
+    /// keeps the promise too). One vote per term (paper section 5.2), and the election check counts these.
+    /// </summary>
+    public void OnVoteSent(Message m)
+    {
+        if (m.Type != MessageType.VoteResponse || m.Reject) return;
+        Checks++;
+        if (_votes.TryGetValue((m.Term, m.From), out var earlier) && earlier != m.To)
+            Fail("one vote per term", $"node {m.From} granted its vote in term {m.Term} to {m.To} after granting it to {earlier}");
+        _votes[(m.Term, m.From)] = m.To;
     }
 
     /// <summary>A commit a leader made: held (persisted) by a quorum of the configuration it used (both halves when joint).</summary>
@@ -151,7 +164,6 @@ public sealed class SafetyChecker(ConfState initial)
         if (after.Commit < before.Commit) Fail("commit monotonicity", $"{node.Name} persisted commit {before.Commit} -> {after.Commit}");
         if (after.Commit > node.PersistedLastIndex)
             Fail("durability", $"{node.Name} committed {after.Commit} but has persisted only up to {node.PersistedLastIndex}");
-        if (after.Vote != RaftNode.None) _votes[(after.Term, node.Id)] = after.Vote;
         OnCommitObserved(node, after.Commit, after.Term);
     }
 
