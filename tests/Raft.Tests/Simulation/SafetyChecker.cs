@@ -31,6 +31,9 @@ public sealed class SafetyChecker(ConfState initial)
 
     private static void Fail(string property, string detail) => throw new SimulationFailure($"{property} violated: {detail}");
 
+    /// <summary>Every configuration the cluster has been in, in log order.</summary>
+    public IEnumerable<ConfState> Configurations => _configurationAt.Values;
+
     /// <summary>The configuration as of the highest applied index.</summary>
     public ConfState Configuration => _configurationAt.Last().Value;
 
