@@ -54,7 +54,7 @@ public sealed class RangeStreamMemoryTests(ITestOutputHelper output)
         var request = new RangeRequest { Key = B("m/"), RangeEnd = B("m0"), Serializable = true };
         var idleRss = Rss(pid);
 
-        var (streamPeak, streamTime, streamed, chunks) = await Sampled(pid, async () =>
+        async Task<(long, long)> StreamAsync()
         {
             using var call = kv.RangeStream(request, deadline: DateTime.UtcNow.AddMinutes(10));
             long pairs = 0, count = 0;
@@ -64,8 +64,13 @@ public sealed class RangeStreamMemoryTests(ITestOutputHelper output)
                 count++;
             }
             return (pairs, count);
-        });
-        var afterStreamRss = Rss(pid);
+        }
+
+        // The first stream also fills the disk store's block cache (64 MiB by default); the second shows the stream alone.
+        var (coldPeak, coldTime, _, _) = await Sampled(pid, StreamAsync);
+        var warmRss = Rss(pid);
+        var (streamPeak, streamTime, streamed, chunks) = await Sampled(pid, StreamAsync);
+        var afterStreamRss = Rss(pid); // the Range runs last: the heap it grows is not given back at once
         var (rangePeak, rangeTime, ranged, _) = await Sampled(pid, async () =>
         {
             var response = await kv.RangeAsync(request, deadline: DateTime.UtcNow.AddMinutes(10));
@@ -77,13 +82,14 @@ public sealed class RangeStreamMemoryTests(ITestOutputHelper output)
         var report = string.Join('\n',
             $"RangeStream vs Range, {keys:N0} keys of {B("m/0000000").Length} + {B("value-0000000000").Length} bytes, backend {backend}, one member",
             $"seeded in {seeding.Elapsed.TotalSeconds:F1} s ({txns:N0} txns of {PutsPerTxn} puts, {Writers} writers)",
-            $"server VmRSS before the stream:            {Mb(idleRss)}",
-            $"peak VmRSS during RangeStream ({chunks:N0} chunks, {streamTime.TotalSeconds:F1} s): {Mb(streamPeak)} (+{Mb(streamPeak - idleRss)})",
+            $"server VmRSS before the streams:           {Mb(idleRss)}",
+            $"peak VmRSS during the first RangeStream ({coldTime.TotalSeconds:F1} s): {Mb(coldPeak)} (+{Mb(coldPeak - idleRss)})",
+            $"peak VmRSS during the second RangeStream ({chunks:N0} chunks, {streamTime.TotalSeconds:F1} s): {Mb(streamPeak)} (+{Mb(streamPeak - warmRss)})",
             $"server VmRSS after the stream:             {Mb(afterStreamRss)}",
             $"peak VmRSS during Range ({rangeTime.TotalSeconds:F1} s):          {Mb(rangePeak)} (+{Mb(rangePeak - afterStreamRss)})");
         output.WriteLine(report);
         await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "raftkv-rangestream-memory.txt"), report + "\n");
-        if (keys >= 100_000) Assert.True(streamPeak - idleRss < rangePeak - afterStreamRss, report);
+        if (keys >= 100_000) Assert.True(streamPeak - warmRss < rangePeak - afterStreamRss, report);
     }
 
     /// <summary>Runs <paramref name="work"/> while sampling the server's VmRSS every 5 ms; the peak and the duration.</summary>
