@@ -18,7 +18,8 @@ public static partial class RaftKvServer
             var port = context.Connection.LocalPort;
             var path = context.Request.Path.Value ?? "";
             var allowed = path.StartsWith("/raftkv.peer.", StringComparison.Ordinal) ? peerPorts.Contains(port)
-                : IsClientApi(path) ? clientPorts.Contains(port)
+                : IsClientApi(path) || Gateway.GatewayRoutes.Normalize(path) is not null ? clientPorts.Contains(port)
+                : IsProbe(path) ? clientPorts.Contains(port) || httpPorts.Contains(port)
                 : httpPorts.Contains(port);
             if (!allowed)
             {
@@ -26,6 +27,12 @@ public static partial class RaftKvServer
                 return;
             }
             await next(context).ConfigureAwait(false);
+        });
+        var gateway = new Gateway.JsonGateway(settings.ListenClientUrls[0], settings.MaxRequestBytes);
+        app.Lifetime.ApplicationStopped.Register(gateway.Dispose);
+        app.Use(async (context, next) =>
+        {
+            if (!await gateway.TryHandleAsync(context).ConfigureAwait(false)) await next(context).ConfigureAwait(false);
         });
 
         app.MapGrpcService<RaftPeerService>();
@@ -36,12 +43,7 @@ public static partial class RaftKvServer
         app.MapGrpcService<Etcd.LeaseService>();
         app.MapGrpcService<Etcd.LockService>();
         app.MapGrpcService<Etcd.ElectionService>();
-        app.MapGet("/health", (HttpContext context) =>
-        {
-            var reason = node.Unhealthy();
-            var code = reason is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
-            return Results.Json(new HealthReply(reason is null ? "true" : "false", reason ?? ""), statusCode: code);
-        });
+        Gateway.HealthEndpoints.Map(app, node);
         app.MapGet("/v1/status", () => node.Status is { } status ? Results.Json(StatusReply.From(status, node)) : Results.StatusCode(503));
         RaftKv.Http.HttpEndpoints.Map(app, node);
     }
@@ -51,5 +53,6 @@ public static partial class RaftKvServer
         path.StartsWith("/etcdserverpb.", StringComparison.Ordinal) || path.StartsWith("/v3lockpb.", StringComparison.Ordinal)
         || path.StartsWith("/v3electionpb.", StringComparison.Ordinal);
 
-    private sealed record HealthReply(string Health, string Reason);
+    // etcd serves its probes and version on the client port; raftkv's HTTP port answers them too.
+    private static bool IsProbe(string path) => path is "/health" or "/livez" or "/readyz" or "/version";
 }

@@ -83,9 +83,16 @@ public static partial class RaftKvServer
         // Framework chatter stays below our own lines unless asked for.
         builder.Logging.AddFilter("Microsoft", logLevel <= LogLevel.Debug ? LogLevel.Information : LogLevel.Warning);
         builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+        // Kestrel warns at start that a cleartext Http1AndHttp2 endpoint speaks HTTP/1.1 only; the client port's
+        // sniffer makes that untrue, so the warning would mislead.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", logLevel <= LogLevel.Debug ? LogLevel.Information : LogLevel.Error);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBytes + 1024 * 1024;
+            // The client port's HTTP/2 connections look like TLS to Kestrel (see Gateway.ProtocolSniffer); their
+            // requests say :scheme http, which Kestrel otherwise refuses as not matching the transport.
+            kestrel.AllowAlternateSchemes = true;
+            kestrel.AddServerHeader = false; // as etcd: no Server header
             foreach (var url in settings.ListenClientUrls) Listen(kestrel, url, HttpProtocols.Http2);
             foreach (var url in settings.ListenPeerUrls) Listen(kestrel, url, HttpProtocols.Http2);
             foreach (var url in settings.ListenHttpUrls) Listen(kestrel, url, HttpProtocols.Http1);
@@ -196,7 +203,12 @@ public static partial class RaftKvServer
         Action<ListenOptions> configure = o =>
         {
             o.Protocols = protocols;
-            if (protocols == HttpProtocols.Http2) Http2.AuthorityRepairMiddleware.UseOnClientListener(o, url);
+            if (protocols == HttpProtocols.Http2 && o.ApplicationServices.GetService<ServerSettings>() is { } s && s.ListenClientUrls.Contains(url))
+            {
+                // etcd's client port: gRPC and the JSON gateway share it.
+                Gateway.ProtocolSniffer.Use(o);
+                Http2.AuthorityRepairMiddleware.UseOnClientListener(o, url);
+            }
         };
         if (url.Host is "localhost") kestrel.ListenLocalhost(url.Port, configure);
         else if (url.Host is "0.0.0.0" or "*" or "[::]") kestrel.ListenAnyIP(url.Port, configure);

@@ -33,6 +33,11 @@ internal static partial class AuthorityRepairMiddleware
 
     private static async Task RunAsync(ConnectionContext context, ConnectionDelegate next, KestrelServerLimits limits, ILogger logger)
     {
+        if (!Gateway.ProtocolSniffer.IsHttp2(context))
+        {
+            await next(context).ConfigureAwait(false); // an HTTP/1.1 gateway client: no HTTP/2 frames to repair
+            return;
+        }
         var listMaxBytes = (int)Math.Min(int.MaxValue / 8, Math.Max(LimitFloorBytes, 2L * limits.MaxRequestHeadersTotalSize));
         var rewriter = new ClientHeaderRewriter(new ClientHeaderRewriterOptions
         {
