@@ -175,9 +175,9 @@ internal sealed partial class JsonGateway : IDisposable
                 if (!await next.ConfigureAwait(false)) break;
                 if (!started) await StartStreamAsync(response).ConfigureAwait(false);
                 started = true;
-                await response.Body.WriteAsync(ResultPrefix, context.RequestAborted).ConfigureAwait(false);
-                await response.Body.WriteAsync(ToJson(method.OutputType, replies.Current), context.RequestAborted).ConfigureAwait(false);
-                await response.Body.WriteAsync(ResultSuffix, context.RequestAborted).ConfigureAwait(false);
+                // One write per line: Kestrel sends each write as its own HTTP chunk, and clients such as etcd3gw
+                // parse each chunk as one JSON value (Go's gateway buffers a line and sends it as one chunk on flush).
+                await response.Body.WriteAsync(Line(ToJson(method.OutputType, replies.Current)), context.RequestAborted).ConfigureAwait(false);
                 await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
             }
         }
@@ -192,6 +192,15 @@ internal sealed partial class JsonGateway : IDisposable
             // the client went away
         }
         if (!started && !response.HasStarted) await StartStreamAsync(response).ConfigureAwait(false);
+    }
+
+    private static byte[] Line(byte[] result)
+    {
+        var line = new byte[ResultPrefix.Length + result.Length + ResultSuffix.Length];
+        ResultPrefix.CopyTo(line, 0);
+        result.CopyTo(line, ResultPrefix.Length);
+        ResultSuffix.CopyTo(line, ResultPrefix.Length + result.Length);
+        return line;
     }
 
     private static async Task StartStreamAsync(HttpResponse response)
@@ -241,7 +250,7 @@ internal sealed partial class JsonGateway : IDisposable
 
     // An empty body is the empty request, as for etcd's gateway.
     private static byte[] Parse(MessageDescriptor type, string json) =>
-        string.IsNullOrWhiteSpace(json) ? [] : Parser.Parse(json, type).ToByteArray();
+        string.IsNullOrWhiteSpace(json) ? [] : Parser.Parse(JsonLargeIntegers.Quote(json), type).ToByteArray();
 
     // Compact, as Go writes it (the protobuf formatter puts spaces inside braces); '+' and '/' of base64 unescaped.
     private static byte[] ToJson(MessageDescriptor type, byte[] reply)
