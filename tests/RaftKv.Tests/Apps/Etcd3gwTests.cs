@@ -29,11 +29,13 @@ public sealed class Etcd3gwTests(ITestOutputHelper output)
     {
         await using var backend = await AppBackend.StartAsync(kind);
         var endpoint = new Uri(backend.ClientUrls[0]);
+        var probe = System.Diagnostics.Stopwatch.StartNew();
         var (code, text) = await ExternalTools.RunAsync(PythonPath,
             [Path.Combine(AppContext.BaseDirectory, "Apps", Script), endpoint.Host, endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             ProbeMax, environment: new Dictionary<string, string> { ["PYTHONDONTWRITEBYTECODE"] = "1" });
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var results = lines.Where(l => l.StartsWith('{')).ToArray();
+        output.WriteLine($"{kind}: {Script} took {probe.Elapsed.TotalSeconds:F1} s against {endpoint.Authority}");
         foreach (var line in results) output.WriteLine($"{kind}: {line}");
         Assert.True(code == 0, $"{Script} exited with {code}:\n{text}\n{backend.Diagnostics()}");
 
