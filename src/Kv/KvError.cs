@@ -42,6 +42,12 @@ public sealed class KvError : IEquatable<KvError>
     /// <summary>"etcdserver: invalid sort option" (InvalidArgument): an unknown sort order or target.</summary>
     public static KvError InvalidSortOption { get; } = new(StatusCode.InvalidArgument, "etcdserver: invalid sort option");
 
+    /// <summary>
+    /// A RangeStream asking for an order other than by key, ascending (Unimplemented): etcd 3.7 refuses these too,
+    /// since sorting needs the whole result, and its clients fall back to Range. The text is RaftKv's, in etcd's style.
+    /// </summary>
+    public static KvError StreamSortUnsupported { get; } = new(StatusCode.Unimplemented, "etcdserver: RangeStream does not support custom sort orders");
+
     /// <summary>"etcdserver: mvcc: required revision has been compacted" (OutOfRange).</summary>
     public static KvError Compacted { get; } = new(StatusCode.OutOfRange, "etcdserver: mvcc: required revision has been compacted");
 

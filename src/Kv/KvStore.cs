@@ -223,6 +223,22 @@ public sealed class KvStore : IDisposable
         return response!;
     }
 
+    /// <summary>
+    /// Starts etcd 3.7's RangeStream: checks <paramref name="request"/> as <see cref="Range"/> does (and refuses
+    /// orders other than by key, ascending), pins its revision now (the newest unless it names one), and returns the
+    /// reader of its chunks. Serializable; linearizable once the caller has waited for its read index.
+    /// </summary>
+    /// <exception cref="KvException">With etcd's error for bad input, an unreadable revision or an unsupported order.</exception>
+    public RangeStreamReader OpenRangeStream(RangeRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var copy = request.Clone(); // the reader keeps it; the caller's message may change
+        long revision = 0;
+        var error = engine.Read(view => RangeStreamReader.Pin(view, copy, out revision));
+        ThrowIfError(error);
+        return new RangeStreamReader(engine, copy, revision);
+    }
+
     /// <summary>Serves a txn without puts or deletes in any branch from this member's state, as etcd does.</summary>
     /// <exception cref="KvException">With etcd's error for bad input or an unreadable revision.</exception>
     /// <exception cref="ArgumentException">When the txn could write: propose it instead.</exception>

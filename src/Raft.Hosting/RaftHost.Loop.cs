@@ -180,6 +180,9 @@ public sealed partial class RaftHost
 
     private void ApplyEntry(in Entry entry)
     {
+        // A configuration change takes effect when applied (RaftNode.ApplyConfChange); the state machine sees the
+        // entry too, so it can keep its own view of the members.
+        if (entry.Type == EntryType.ConfChange) _node!.ApplyConfChange(ConfChange.Decode(entry.Data.Span));
         object? result;
         try
         {

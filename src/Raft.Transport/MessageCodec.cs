@@ -24,6 +24,9 @@ public static class MessageCodec
         {
             var meta = new Protocol.SnapshotMetadata { Index = s.Index, Term = s.Term, DataBytes = (ulong)s.Data.Length, DataCrc32 = Crc32(s.Data.Span) };
             meta.Voters.AddRange(s.Metadata.ConfState.Voters);
+            meta.Learners.AddRange(s.Metadata.ConfState.Learners);
+            meta.VotersOutgoing.AddRange(s.Metadata.ConfState.VotersOutgoing);
+            meta.AutoLeave = s.Metadata.ConfState.AutoLeave;
             wire.Snapshot = meta;
         }
         return wire;
@@ -58,9 +61,10 @@ public static class MessageCodec
             for (var i = 0; i < entries.Length; i++)
             {
                 var e = wire.Entries[i];
-                if (e.Type != (uint)EntryType.Normal) throw new InvalidDataException($"unknown entry type {e.Type} at index {e.Index}");
+                if (e.Type is not ((uint)EntryType.Normal or (uint)EntryType.ConfChange))
+                    throw new InvalidDataException($"unknown entry type {e.Type} at index {e.Index}");
                 if (i > 0 && e.Index != entries[i - 1].Index + 1) throw new InvalidDataException($"entries are not contiguous at index {e.Index}");
-                entries[i] = new Entry(e.Index, e.Term, EntryType.Normal, e.Data.Memory);
+                entries[i] = new Entry(e.Index, e.Term, (EntryType)e.Type, e.Data.Memory);
             }
         }
         Snapshot? snapshot = null;
@@ -71,7 +75,16 @@ public static class MessageCodec
                 throw new InvalidDataException($"snapshot data is {snapshotData.Length} bytes, metadata says {meta.DataBytes}");
             if (checkData && Crc32(snapshotData.Span) != meta.DataCrc32) throw new InvalidDataException("snapshot data checksum mismatch");
             if (meta.Voters.Count == 0) throw new InvalidDataException("snapshot without voters");
-            snapshot = new Snapshot(new Raft.SnapshotMetadata(meta.Index, meta.Term, new ConfState(meta.Voters)), snapshotData);
+            ConfState conf;
+            try
+            {
+                conf = new ConfState(meta.Voters, meta.Learners, meta.VotersOutgoing, meta.AutoLeave);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"snapshot with an invalid configuration: {e.Message}");
+            }
+            snapshot = new Snapshot(new Raft.SnapshotMetadata(meta.Index, meta.Term, conf), snapshotData);
         }
         return new Message
         {

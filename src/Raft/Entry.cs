@@ -1,10 +1,15 @@
 namespace RaftKv.Raft;
 
-/// <summary>What an entry carries. Membership changes will get their own types in a later issue.</summary>
+/// <summary>What an entry carries.</summary>
 public enum EntryType : byte
 {
     /// <summary>An application command (or, with empty data, the no-op a new leader appends, paper section 8).</summary>
     Normal = 0,
+    /// <summary>
+    /// A configuration change (thesis chapter 4): the data is a <see cref="Raft.ConfChange"/> in its
+    /// <see cref="Raft.ConfChange.Encode"/> form. The application applies it with <see cref="RaftNode.ApplyConfChange"/>.
+    /// </summary>
+    ConfChange = 1,
 }
 
 /// <summary>One log entry. Immutable; the data is owned by the entry once it is in the log.</summary>

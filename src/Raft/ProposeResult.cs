@@ -11,6 +11,13 @@ public enum ProposeStatus : byte
     TransferInProgress = 2,
     /// <summary>Too many uncommitted bytes are pending (<see cref="RaftConfig.MaxUncommittedEntriesBytes"/>); back off.</summary>
     TooManyUncommitted = 3,
+    /// <summary>
+    /// A configuration change is still unapplied (at most one is in flight; a new leader waits for its first entry to
+    /// apply); retry once it is applied.
+    /// </summary>
+    ConfChangePending = 4,
+    /// <summary>The configuration change does not apply to the current configuration (<see cref="ConfChange.TryApply"/> says why).</summary>
+    ConfChangeRefused = 5,
 }
 
 /// <summary>The outcome of <see cref="RaftNode.Propose(ReadOnlyMemory{byte})"/>.</summary>

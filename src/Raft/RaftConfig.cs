@@ -68,6 +68,13 @@ public sealed record RaftConfig
     /// <summary>Index the host's state machine has already applied (for a restart with a persistent state machine).</summary>
     public ulong AppliedIndex { get; init; }
 
+    /// <summary>
+    /// The configuration as of <see cref="AppliedIndex"/>, which a host with a persistent state machine saved with it
+    /// (what <see cref="RaftNode.ApplyConfChange"/> last returned). Null: the latest snapshot's, else <see cref="Voters"/>.
+    /// Needed when <see cref="AppliedIndex"/> is beyond the snapshot: changes between them are not applied again.
+    /// </summary>
+    public ConfState? AppliedConfState { get; init; }
+
     /// <summary>Names nodes in events ("A became leader"); by default the decimal id.</summary>
     public Func<ulong, string> NameOf { get; init; } = static id => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -25,6 +25,8 @@ public enum RaftEventKind : byte
     SnapshotRestored,
     /// <summary>A leadership transfer started or was aborted.</summary>
     LeadershipTransfer,
+    /// <summary>A configuration change was proposed, refused or applied (thesis chapter 4).</summary>
+    ConfigurationChange,
 }
 
 /// <summary>Something that happened inside the core, with a sentence a person can follow.</summary>

@@ -42,13 +42,14 @@ public sealed partial class RaftNode
     private bool CheckQuorumActive()
     {
         var active = 0;
-        foreach (var voter in _conf.Voters)
+        var activeQuorum = _conf.IsQuorum(id => id == Id || (_progress.TryGetValue(id, out var pr) && pr.RecentActive));
+        foreach (var id in _peers)
         {
-            if (voter == Id || _progress[voter].RecentActive) active++;
+            if (_conf.IsVoter(id) && _progress[id].RecentActive) active++;
         }
         foreach (var (id, pr) in _progress) pr.RecentActive = id == Id;
-        if (active >= _conf.Quorum) return true;
-        Emit(RaftEventKind.SteppedDown, $"{Me} stepped down: lost contact with a quorum at term {Term} ({active} of {_conf.Voters.Count} active)");
+        if (activeQuorum) return true;
+        Emit(RaftEventKind.SteppedDown, $"{Me} stepped down: lost contact with a quorum of {_conf} at term {Term} ({active + 1} voters active)");
         BecomeFollower(Term, None);
         return false;
     }
@@ -56,6 +57,11 @@ public sealed partial class RaftNode
     private void Hup(bool transfer)
     {
         if (Role == RaftRole.Leader || !Promotable) return;
+        if (HasUnappliedConfChange())
+        {
+            Emit(RaftEventKind.ConfigurationChange, $"{Me} did not campaign at term {Term}: a committed configuration change is not applied yet");
+            return;
+        }
         if (_config.PreVote && !transfer) StartPreVote();
         else StartElection(transfer);
     }
@@ -89,9 +95,9 @@ public sealed partial class RaftNode
     {
         var lastIndex = _log.LastIndex;
         var lastTerm = _log.LastTerm;
-        foreach (var voter in _conf.Voters)
+        foreach (var voter in _peers)
         {
-            if (voter == Id) continue;
+            if (!_conf.IsVoter(voter)) continue; // learners do not vote
             Send(new Message
             {
                 Type = type, From = Id, To = voter, Term = term, Index = lastIndex, LogTerm = lastTerm,
@@ -110,8 +116,7 @@ public sealed partial class RaftNode
             Emit(granted ? RaftEventKind.VoteReceived : RaftEventKind.VoteRejected,
                 granted ? $"{Me} received {kind} from {Name(from)} at term {term}" : $"{Me} was refused {kind} by {Name(from)} at term {term}");
         }
-        var yes = _votes.Count(v => v.Value);
-        return Quorum.Count(_conf.Voters.Count, yes, _votes.Count - yes);
+        return Quorum.Count(_conf, _votes);
     }
 
     private void Reset(ulong term)
@@ -132,11 +137,11 @@ public sealed partial class RaftNode
         ResetReads();
         _progress.Clear();
         var next = _log.LastIndex + 1;
-        foreach (var voter in _conf.Voters)
+        foreach (var id in _conf.AllIds())
         {
             var pr = new Progress(next, _config.MaxInflightMsgs, _config.MaxInflightBytes);
-            if (voter == Id) pr.SetSelf(_log.StableLastIndex);
-            _progress[voter] = pr;
+            if (id == Id) pr.SetSelf(_log.StableLastIndex);
+            _progress[id] = pr;
         }
     }
 
@@ -182,6 +187,9 @@ public sealed partial class RaftNode
         // the leader what is committed, which read-index needs.
         var noop = new Entry(_log.LastIndex + 1, Term, EntryType.Normal, default);
         _log.Append([noop]);
+        // No configuration change before the no-op is applied: it may not be proposed before an entry of this term
+        // commits (thesis section 4.1), and every change already in the log is applied by then.
+        _pendingConfIndex = noop.Index;
         Emit(RaftEventKind.BecameLeader, $"{Me} became leader at term {Term} (votes: {string.Join(", ", voters)})");
     }
 }

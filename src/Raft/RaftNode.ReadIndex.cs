@@ -46,7 +46,7 @@ public sealed partial class RaftNode
 
     private void StartRead(ulong from, ulong requestId)
     {
-        if (_conf.Voters.Count == 1)
+        if (!_conf.IsJoint && _conf.Voters.Count == 1)
         {
             AnswerRead(from, requestId, _log.Committed);
             return;
@@ -71,13 +71,7 @@ public sealed partial class RaftNode
     {
         if (_pendingReads.Count == 0 || !_conf.IsVoter(from)) return;
         if (!_readAckedSeq.TryGetValue(from, out var prev) || seq > prev) _readAckedSeq[from] = seq;
-        Span<ulong> acked = stackalloc ulong[_conf.Voters.Count];
-        for (var i = 0; i < acked.Length; i++)
-        {
-            var voter = _conf.Voters[i];
-            acked[i] = voter == Id ? _readSeq : _readAckedSeq.GetValueOrDefault(voter);
-        }
-        var confirmed = Quorum.CommittedIndex(acked);
+        var confirmed = Quorum.CommittedIndex(_conf, new ReadAckLookup(Id, _readSeq, _readAckedSeq));
         var released = 0;
         while (released < _pendingReads.Count && _pendingReads[released].Seq <= confirmed)
         {
@@ -99,6 +93,11 @@ public sealed partial class RaftNode
         if (_readsWaitingForCommit.Count == 0 || _log.TermOrZero(_log.Committed) != Term) return;
         foreach (var (from, requestId) in _readsWaitingForCommit) StartRead(from, requestId);
         _readsWaitingForCommit.Clear();
+    }
+
+    private readonly struct ReadAckLookup(ulong self, ulong selfSeq, Dictionary<ulong, ulong> acked) : IIndexLookup
+    {
+        public ulong IndexOf(ulong id) => id == self ? selfSeq : acked.GetValueOrDefault(id);
     }
 
     private void ResetReads()

@@ -98,6 +98,7 @@ public sealed partial class RaftNode
             // this keeps "acknowledged implies durable on a quorum" true without exceptions).
             _progress[Id].SetSelf(_log.StableLastIndex);
             if (MaybeCommit()) OnCommitAdvanced();
+            MaybeAutoLeave();
         }
     }
 }

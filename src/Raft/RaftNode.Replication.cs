@@ -32,20 +32,16 @@ public sealed partial class RaftNode
 
     private void BroadcastAppend()
     {
-        foreach (var voter in _conf.Voters)
-        {
-            if (voter != Id) SendAppend(voter, sendIfEmpty: true);
-        }
+        foreach (var peer in _peers) SendAppend(peer, sendIfEmpty: true);
     }
 
     private void BroadcastHeartbeat(ulong context)
     {
-        foreach (var voter in _conf.Voters)
+        foreach (var peer in _peers)
         {
-            if (voter == Id) continue;
             // Only a commit the follower is known to have entries for (it may lag).
-            var commit = Math.Min(_progress[voter].Match, _log.Committed);
-            Send(new Message { Type = MessageType.Heartbeat, From = Id, To = voter, Term = Term, Commit = commit, Context = context });
+            var commit = Math.Min(_progress[peer].Match, _log.Committed);
+            Send(new Message { Type = MessageType.Heartbeat, From = Id, To = peer, Term = Term, Commit = commit, Context = context });
         }
     }
 
@@ -159,7 +155,7 @@ public sealed partial class RaftNode
             return false;
         }
         _log.Restore(snapshot);
-        _conf = snapshot.Metadata.ConfState;
+        SetConf(snapshot.Metadata.ConfState);
         return true;
     }
 
@@ -222,15 +218,10 @@ public sealed partial class RaftNode
     }
 
     /// <summary>
-    /// Commit rule (paper section 5.3 and 5.4.2, figure 8): the highest index a majority holds, but only if that
-    /// entry is from the current term.
+    /// Commit rule (paper section 5.3 and 5.4.2, figure 8): the highest index a majority holds (of both halves of a
+    /// joint configuration, thesis section 4.3; learners never count), but only if that entry is from the current term.
     /// </summary>
-    private bool MaybeCommit()
-    {
-        Span<ulong> matches = stackalloc ulong[_conf.Voters.Count];
-        for (var i = 0; i < matches.Length; i++) matches[i] = _progress[_conf.Voters[i]].Match;
-        return _log.MaybeCommit(Quorum.CommittedIndex(matches), Term);
-    }
+    private bool MaybeCommit() => _log.MaybeCommit(Quorum.CommittedIndex(_conf, new MatchLookup(_progress)), Term);
 
     private void OnCommitAdvanced()
     {

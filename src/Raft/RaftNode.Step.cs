@@ -186,7 +186,7 @@ public sealed partial class RaftNode
                 break;
             case MessageType.TimeoutNow:
                 // The leader chose us (thesis section 3.10): campaign at once, skipping pre-vote and leases.
-                if (Promotable)
+                if (Promotable && !HasUnappliedConfChange())
                 {
                     Emit(RaftEventKind.LeadershipTransfer, $"{Me} was asked by {Name(m.From)} to take over leadership at term {Term}");
                     StartElection(transfer: true);

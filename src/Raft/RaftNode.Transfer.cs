@@ -20,7 +20,7 @@ public sealed partial class RaftNode
 
     private RequestStatus LeaderTransfer(ulong target)
     {
-        if (target == Id || !_conf.IsVoter(target)) return RequestStatus.Invalid;
+        if (target == Id || !_conf.IsIncomingVoter(target)) return RequestStatus.Invalid;
         if (_leadTransferee == target) return RequestStatus.Accepted;
         if (_leadTransferee != None) AbortLeaderTransfer($"a transfer to {Name(target)} was requested");
         _electionElapsedTicks = 0; // the transfer must finish within one election timeout

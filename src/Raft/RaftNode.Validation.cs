@@ -30,8 +30,8 @@ public sealed partial class RaftNode
         if (!Enum.IsDefined(m.Type)) Refuse(m, $"undefined message type {(byte)m.Type}");
         if (m.To != Id) Refuse(m, $"it is addressed to {m.To}, not to {Id}");
         if (m.From == None || m.From == Id) Refuse(m, $"invalid sender {m.From}");
-        // Only members talk to us (learners and joint consensus will widen this with membership changes).
-        if (!_conf.IsVoter(m.From)) Refuse(m, $"the sender is not a member ({_conf})");
+        // Any node may write to us: our configuration may be behind the cluster's (a new leader we have not yet
+        // learned of, a learner); what a non-voter says is never counted (votes, commits and reads count voters only).
         var forwarded = m.Type is MessageType.ReadIndex or MessageType.TransferLeader;
         // Forwarded local requests carry no term; everything else does, and one we could never move past
         // (campaigning needs Term + 1) is refused.
@@ -57,6 +57,7 @@ public sealed partial class RaftNode
             var e = entries[i];
             if (e.Index != m.Index + 1 + (ulong)i) Refuse(m, $"entry {i} has index {e.Index}, expected {m.Index + 1 + (ulong)i}");
             if (!Enum.IsDefined(e.Type)) Refuse(m, $"entry {e.Index} has undefined type {(byte)e.Type}");
+            if (e.Type == EntryType.ConfChange && !IsConfChange(e.Data.Span)) Refuse(m, $"entry {e.Index} is a configuration change that does not decode");
             if (e.Term == 0 || e.Term > m.Term) Refuse(m, $"entry {e.Index} has term {e.Term}, outside [1, {m.Term}]");
             if (e.Term < previousTerm) Refuse(m, $"entry {e.Index} has term {e.Term}, below the {previousTerm} before it");
             previousTerm = e.Term;
@@ -107,6 +108,19 @@ public sealed partial class RaftNode
                 // A leader only sends a commit the follower is known to hold (BroadcastHeartbeat).
                 Refuse(m, $"commit {m.Commit} is beyond this node's log ({_log.LastIndex})");
                 break;
+        }
+    }
+
+    private static bool IsConfChange(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            ConfChange.Decode(data);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
         }
     }
 

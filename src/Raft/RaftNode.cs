@@ -22,7 +22,7 @@ public sealed partial class RaftNode
     private readonly RaftLog _log;
     private readonly Dictionary<ulong, Progress> _progress = [];
     private readonly Dictionary<ulong, bool> _votes = [];
-    private ConfState _conf;
+    private ConfState _conf = ConfState.Empty;
 
     private List<Message> _messages = [];
     private List<ReadState> _readStates = [];
@@ -51,9 +51,9 @@ public sealed partial class RaftNode
         _config = config;
         _random = random;
         _log = new RaftLog(storage, config.AppliedIndex);
-        _conf = storage.ConfState ?? (config.Voters.Count > 0
+        SetConf(config.AppliedConfState ?? storage.ConfState ?? (config.Voters.Count > 0
             ? new ConfState(config.Voters)
-            : throw new ArgumentException("a new node needs Voters (storage holds no membership)", nameof(config)));
+            : throw new ArgumentException("a new node needs Voters (storage holds no membership)", nameof(config))));
         var hardState = storage.HardState;
         Term = hardState.Term;
         Vote = hardState.Vote;
@@ -87,7 +87,10 @@ public sealed partial class RaftNode
     /// <summary>Index of the last entry in the log (persisted or not).</summary>
     public ulong LastIndex => _log.LastIndex;
 
-    /// <summary>The current membership.</summary>
+    /// <summary>
+    /// The configuration in force on this node: as of its applied index (etcd-io/raft's rule: a change takes effect
+    /// when <see cref="ApplyConfChange"/> applies it). This is the state to put in a snapshot taken at the applied index.
+    /// </summary>
     public ConfState Membership => _conf;
 
     private string Name(ulong id) => _config.NameOf(id);
@@ -139,7 +142,7 @@ public sealed partial class RaftNode
             foreach (var (id, pr) in _progress)
             {
                 if (id == Id) continue;
-                progress.Add(new FollowerProgress(id, pr.Match, pr.Next, pr.State, pr.Inflights.Count, pr.RecentActive));
+                progress.Add(new FollowerProgress(id, pr.Match, pr.Next, pr.State, pr.Inflights.Count, pr.RecentActive) { IsLearner = _conf.IsLearner(id) });
             }
             progress.Sort((a, b) => a.Id.CompareTo(b.Id));
         }
@@ -147,6 +150,7 @@ public sealed partial class RaftNode
         {
             Id = Id, Term = Term, Vote = Vote, Leader = Lead, Role = Role, Commit = _log.Committed, Applied = _log.Applied,
             LastIndex = _log.LastIndex, LastTerm = _log.LastTerm, FirstIndex = _log.FirstIndex, Voters = _conf.Voters,
+            Configuration = _conf,
             LeadTransferee = _leadTransferee, Progress = progress,
         };
     }

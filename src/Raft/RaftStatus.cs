@@ -9,7 +9,11 @@ namespace RaftKv.Raft;
 /// <param name="State">Probe, replicate or snapshot.</param>
 /// <param name="Inflight">Append messages sent and not yet acknowledged.</param>
 /// <param name="RecentActive">Heard from during the current check-quorum period.</param>
-public readonly record struct FollowerProgress(ulong Id, ulong Match, ulong Next, ProgressState State, int Inflight, bool RecentActive);
+public readonly record struct FollowerProgress(ulong Id, ulong Match, ulong Next, ProgressState State, int Inflight, bool RecentActive)
+{
+    /// <summary>The follower is a learner: it receives the log but does not vote.</summary>
+    public bool IsLearner { get; init; }
+}
 
 /// <summary>A snapshot of a node's state, safe to hand to another thread.</summary>
 public sealed record RaftStatus
@@ -34,8 +38,10 @@ public sealed record RaftStatus
     public required ulong LastTerm { get; init; }
     /// <summary>First index still in the log (after the snapshot).</summary>
     public required ulong FirstIndex { get; init; }
-    /// <summary>The voters.</summary>
+    /// <summary>The voters (in a joint configuration, the incoming ones).</summary>
     public required IReadOnlyList<ulong> Voters { get; init; }
+    /// <summary>The whole configuration in force (learners, and the outgoing voters while joint).</summary>
+    public ConfState? Configuration { get; init; }
     /// <summary>Target of an ongoing leadership transfer, or 0.</summary>
     public required ulong LeadTransferee { get; init; }
     /// <summary>Per-follower replication; empty unless this node leads.</summary>

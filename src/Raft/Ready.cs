@@ -29,7 +29,12 @@ public readonly record struct SoftState(ulong Leader, RaftRole Role);
 /// <see cref="MustSync"/> is true. A vote or an acknowledged entry that is not on disk is a promise broken by a crash.</item>
 /// <item>Only then send <see cref="Messages"/>: they may acknowledge what step 1 persisted. The exception is a
 /// leader's Ready marked <see cref="MessagesMayPrecedePersist"/> (thesis section 10.2.1).</item>
-/// <item>Apply <see cref="Snapshot"/> (if any) and then <see cref="CommittedEntries"/> to the state machine, in order.</item>
+/// <item>Apply <see cref="Snapshot"/> (if any) and then <see cref="CommittedEntries"/> to the state machine, in order.
+/// For an <see cref="EntryType.ConfChange"/> entry, call <see cref="RaftNode.ApplyConfChange"/> with its decoded
+/// <see cref="ConfChange"/> when applying it (the only call allowed before Advance): the configuration takes effect
+/// then, not when the entry is appended (as in etcd-io/raft, unlike the thesis). Keep the returned
+/// <see cref="ConfState"/> with the applied state (<see cref="RaftConfig.AppliedConfState"/> on restart) and in
+/// snapshots (<see cref="RaftNode.Membership"/> is it).</item>
 /// <item>Call <see cref="RaftNode.Advance"/>. No other call on the node is allowed between GetReady and Advance.</item>
 /// </list>
 /// <para>All lists are owned by the host after GetReady returns; the node never touches them again.</para>

@@ -123,6 +123,30 @@ public sealed class SnapshotTests
     }
 
     [Fact]
+    public void Snapshot_files_keep_learners_and_joint_configurations_and_plain_voter_sets_keep_format_1()
+    {
+        using var dir = new TempDirectory();
+        var options = TestOptions.Small();
+        var store = SnapshotStore.Open(dir.Path, options, new RecoveryReport());
+        var joint = new ConfState([1, 2, 4], [5, 6], [1, 2, 3], autoLeave: true);
+        var snapshot = new Snapshot(new SnapshotMetadata(80, 6, joint), Data.Bytes(new Random(35), 100));
+        store.Save(snapshot);
+        var path = Directory.GetFiles(dir.Path).Single(p => p.EndsWith(SnapshotFileFormat.FileName(80, 6), StringComparison.Ordinal));
+        Assert.Equal(SnapshotFileFormat.FormatVersionWithLearners, BitConverter.ToUInt32(File.ReadAllBytes(path), 8));
+        var read = SnapshotFileFormat.Read(path, options.MaxSnapshotSizeBytes, loadData: true);
+        Assert.Equal(joint, read.Metadata.ConfState);
+        var good = File.ReadAllBytes(path);
+        for (var i = 0; i < SnapshotFileFormat.FixedHeaderBytesV2 + 6 * 8 + 4; i += 3)
+        {
+            var bad = (byte[])good.Clone();
+            bad[i] ^= 0x10;
+            File.WriteAllBytes(path, bad);
+            Assert.Throws<InvalidSnapshotException>(() => SnapshotFileFormat.Read(path, options.MaxSnapshotSizeBytes, loadData: true));
+        }
+        Assert.Equal(SnapshotFileFormat.FormatVersion, BitConverter.ToUInt32(SnapshotFileFormat.EncodeHeader(new Snapshot(new SnapshotMetadata(1, 1, Voters), default)), 8));
+    }
+
+    [Fact]
     public void Snapshot_files_round_trip_and_reject_every_kind_of_damage()
     {
         using var dir = new TempDirectory();

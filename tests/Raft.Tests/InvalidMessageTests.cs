@@ -20,7 +20,7 @@ public sealed class InvalidMessageTests
         ["misaddressed"] = new() { Type = MessageType.Heartbeat, From = 2, To = 3, Term = 3 },
         ["from itself"] = new() { Type = MessageType.Heartbeat, From = 1, To = 1, Term = 3 },
         ["from no one"] = new() { Type = MessageType.Heartbeat, From = RaftNode.None, To = 1, Term = 3 },
-        ["from a node outside the membership"] = new() { Type = MessageType.Vote, From = 9, To = 1, Term = 5, Index = 3, LogTerm = 2 },
+        ["configuration change entry that does not decode"] = Append(3, 2, new Entry(4, 3, EntryType.ConfChange, new byte[] { 9, 9 })),
         ["undefined type"] = new() { Type = (MessageType)99, From = 2, To = 1, Term = 3 },
         ["append without a term"] = new() { Type = MessageType.Append, From = 2, To = 1, Term = 0 },
         ["term that can never be followed"] = new() { Type = MessageType.TimeoutNow, From = 2, To = 1, Term = ulong.MaxValue },
@@ -58,7 +58,6 @@ public sealed class InvalidMessageTests
         ["ack beyond the leader's log"] = new() { Type = MessageType.AppendResponse, From = 2, To = 1, Term = 1, Index = 5 },
         ["rejection of an index the leader never sent"] = new() { Type = MessageType.AppendResponse, From = 2, To = 1, Term = 1, Index = 5, Reject = true, RejectHint = 5 },
         ["heartbeat ack of a read round never started"] = new() { Type = MessageType.HeartbeatResponse, From = 3, To = 1, Term = 1, Context = 9 },
-        ["forwarded read from a node outside the membership"] = new() { Type = MessageType.ReadIndex, From = 9, To = 1, Context = 5 },
     };
 
     public static TheoryData<string> FollowerCases => [.. ToFollower.Keys];

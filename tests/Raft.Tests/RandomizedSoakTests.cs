@@ -43,6 +43,7 @@ public sealed class RandomizedSoakTests(ITestOutputHelper output)
         var ticks = stats.Sum(s => s.Ticks);
         output.WriteLine($"{seeds} seeds, {ticks} ticks, {stats.Sum(s => s.Messages)} messages delivered, {stats.Sum(s => s.Checks)} safety checks, " +
             $"{stats.Sum(s => s.Acknowledged)} acknowledged writes, {stats.Sum(s => s.Reads)} linearizable reads, {stats.Sum(s => s.Faults)} faults, " +
+            $"{stats.Sum(s => s.ConfChanges)} configuration changes, " +
             $"{stopwatch.Elapsed.TotalSeconds:F1} s");
         if (!failures.IsEmpty)
         {

@@ -97,10 +97,10 @@ internal static class RangeExecutor
     public static bool IsDefaultOrdering(SortTarget target, SortOrder order) =>
         order == SortOrder.None || (target == SortTarget.Key && order == SortOrder.Ascend);
 
-    private static bool HasRevisionFilters(RangeRequest r) =>
+    internal static bool HasRevisionFilters(RangeRequest r) =>
         r.MinModRevision != 0 || r.MaxModRevision != 0 || r.MinCreateRevision != 0 || r.MaxCreateRevision != 0;
 
-    private static bool PassesFilters(RangeRequest r, in RevisionEntry e) =>
+    internal static bool PassesFilters(RangeRequest r, in RevisionEntry e) =>
         (r.MaxModRevision == 0 || e.Main <= r.MaxModRevision)
         && (r.MinModRevision == 0 || e.Main >= r.MinModRevision)
         && (r.MaxCreateRevision == 0 || e.CreateRevision <= r.MaxCreateRevision)

@@ -9,16 +9,21 @@ namespace RaftKv.Raft.Storage.Snapshots;
 /// The byte layout of a snapshot file <c>snap/{index:D20}-{term:D20}.snap</c>. All integers are little-endian.
 /// </summary>
 /// <remarks>
-/// magic "RKVSNAP1" (8) | version u32 | voter count u32 | index u64 | term u64 | data length u64 | data CRC-32C u32 |
-/// reserved u32 = 0 | voters (u64 each) | header CRC-32C u32 over everything before it | data. The file is exactly
-/// that long; index and term must match the file name.
+/// Version 1 (a plain set of voters): magic "RKVSNAP1" (8) | version u32 = 1 | voter count u32 | index u64 | term u64 |
+/// data length u64 | data CRC-32C u32 | reserved u32 = 0 | voters (u64 each) | header CRC-32C u32 over everything
+/// before it | data. Version 2 (learners or a joint configuration): the same up to the data CRC, then flags u32 (bit 0:
+/// auto-leave) | learner count u32 | outgoing voter count u32 | voters | learners | outgoing voters | header CRC-32C |
+/// data. Version 1 is written whenever it can hold the configuration. The file is exactly that long; index and term
+/// must match the file name.
 /// </remarks>
 internal static class SnapshotFileFormat
 {
     public const int FixedHeaderBytes = 48;
+    public const int FixedHeaderBytesV2 = 56;
     public const uint FormatVersion = 1;
+    public const uint FormatVersionWithLearners = 2;
 
-    /// <summary>Most voters a snapshot's membership may list.</summary>
+    /// <summary>Most node ids (voters, learners and outgoing voters together) a snapshot's membership may list.</summary>
     public const int MaxVoters = 4096;
 
     public const string Extension = ".snap";
@@ -46,17 +51,26 @@ internal static class SnapshotFileFormat
     /// <summary>Header bytes (everything before the data) for <paramref name="snapshot"/>.</summary>
     public static byte[] EncodeHeader(Snapshot snapshot)
     {
-        var voters = snapshot.Metadata.ConfState.Voters;
-        var header = new byte[FixedHeaderBytes + voters.Count * 8 + 4];
+        var conf = snapshot.Metadata.ConfState;
+        var v2 = conf.Learners.Count > 0 || conf.IsJoint;
+        var ids = conf.Voters.Concat(conf.Learners).Concat(conf.VotersOutgoing).ToArray();
+        var fixedBytes = v2 ? FixedHeaderBytesV2 : FixedHeaderBytes;
+        var header = new byte[fixedBytes + ids.Length * 8 + 4];
         var h = header.AsSpan();
         BinaryPrimitives.WriteUInt64LittleEndian(h, Magic);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[8..], FormatVersion);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[12..], (uint)voters.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[8..], v2 ? FormatVersionWithLearners : FormatVersion);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[12..], (uint)conf.Voters.Count);
         BinaryPrimitives.WriteUInt64LittleEndian(h[16..], snapshot.Index);
         BinaryPrimitives.WriteUInt64LittleEndian(h[24..], snapshot.Term);
         BinaryPrimitives.WriteUInt64LittleEndian(h[32..], (ulong)snapshot.Data.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(h[40..], Crc32C.Compute(snapshot.Data.Span));
-        for (var i = 0; i < voters.Count; i++) BinaryPrimitives.WriteUInt64LittleEndian(h[(FixedHeaderBytes + i * 8)..], voters[i]);
+        if (v2)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(h[44..], conf.AutoLeave ? 1u : 0u);
+            BinaryPrimitives.WriteUInt32LittleEndian(h[48..], (uint)conf.Learners.Count);
+            BinaryPrimitives.WriteUInt32LittleEndian(h[52..], (uint)conf.VotersOutgoing.Count);
+        }
+        for (var i = 0; i < ids.Length; i++) BinaryPrimitives.WriteUInt64LittleEndian(h[(fixedBytes + i * 8)..], ids[i]);
         var crcAt = header.Length - 4;
         BinaryPrimitives.WriteUInt32LittleEndian(h[crcAt..], Crc32C.Compute(h[..crcAt]));
         return header;
@@ -71,20 +85,38 @@ internal static class SnapshotFileFormat
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
         var fileLength = RandomAccess.GetLength(handle);
-        Span<byte> fixedHeader = stackalloc byte[FixedHeaderBytes];
-        if (fileLength < FixedHeaderBytes + 4 || ReadExactly(handle, fixedHeader, 0) != FixedHeaderBytes)
+        Span<byte> fixedHeader = stackalloc byte[FixedHeaderBytesV2];
+        if (fileLength < FixedHeaderBytes + 4 || ReadExactly(handle, fixedHeader[..FixedHeaderBytes], 0) != FixedHeaderBytes)
             throw new InvalidSnapshotException($"the file has {fileLength} bytes, less than a snapshot header");
         if (BinaryPrimitives.ReadUInt64LittleEndian(fixedHeader) != Magic) throw new InvalidSnapshotException("bad magic (expected \"RKVSNAP1\")");
         var version = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[8..]);
-        if (version != FormatVersion) throw new InvalidSnapshotException($"format version {version}, expected {FormatVersion}");
+        if (version is not (FormatVersion or FormatVersionWithLearners))
+            throw new InvalidSnapshotException($"format version {version}, expected {FormatVersion} or {FormatVersionWithLearners}");
+        var fixedBytes = FixedHeaderBytes;
+        uint learnerCount = 0, outgoingCount = 0;
+        var autoLeave = false;
+        if (version == FormatVersionWithLearners)
+        {
+            fixedBytes = FixedHeaderBytesV2;
+            if (fileLength < FixedHeaderBytesV2 + 4 || ReadExactly(handle, fixedHeader, 0) != FixedHeaderBytesV2)
+                throw new InvalidSnapshotException($"the file has {fileLength} bytes, less than a version 2 snapshot header");
+            var flags = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[44..]);
+            if (flags > 1) throw new InvalidSnapshotException($"undefined flags 0x{flags:X8}");
+            autoLeave = flags == 1;
+            learnerCount = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[48..]);
+            outgoingCount = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[52..]);
+        }
         var voterCount = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[12..]);
         if (voterCount is 0 or > MaxVoters) throw new InvalidSnapshotException($"voter count {voterCount} outside [1, {MaxVoters}]");
+        if ((ulong)voterCount + learnerCount + outgoingCount > MaxVoters)
+            throw new InvalidSnapshotException($"{voterCount} voters, {learnerCount} learners and {outgoingCount} outgoing voters are more than {MaxVoters} ids");
+        var idCount = (int)(voterCount + learnerCount + outgoingCount);
         var index = BinaryPrimitives.ReadUInt64LittleEndian(fixedHeader[16..]);
         var term = BinaryPrimitives.ReadUInt64LittleEndian(fixedHeader[24..]);
         var dataLength = BinaryPrimitives.ReadUInt64LittleEndian(fixedHeader[32..]);
         var dataCrc = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[40..]);
         if (dataLength > (ulong)maxDataBytes) throw new InvalidSnapshotException($"data length {dataLength} exceeds the limit of {maxDataBytes} bytes");
-        var headerBytes = FixedHeaderBytes + (int)voterCount * 8 + 4;
+        var headerBytes = fixedBytes + idCount * 8 + 4;
         if ((ulong)fileLength != (ulong)headerBytes + dataLength)
             throw new InvalidSnapshotException($"the file has {fileLength} bytes, the header says {(ulong)headerBytes + dataLength}");
         var header = new byte[headerBytes];
@@ -93,12 +125,15 @@ internal static class SnapshotFileFormat
         var headerCrc = Crc32C.Compute(header.AsSpan(0, headerBytes - 4));
         if (storedHeaderCrc != headerCrc)
             throw new InvalidSnapshotException($"header checksum 0x{headerCrc:X8} does not match the stored 0x{storedHeaderCrc:X8}");
-        var voters = new ulong[voterCount];
-        for (var i = 0; i < voters.Length; i++) voters[i] = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(FixedHeaderBytes + i * 8));
+        var ids = new ulong[idCount];
+        for (var i = 0; i < ids.Length; i++) ids[i] = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(fixedBytes + i * 8));
         ConfState conf;
         try
         {
-            conf = new ConfState(voters);
+            var voters = ids.AsSpan(0, (int)voterCount).ToArray();
+            var learners = ids.AsSpan((int)voterCount, (int)learnerCount).ToArray();
+            var outgoing = ids.AsSpan((int)(voterCount + learnerCount)).ToArray();
+            conf = new ConfState(voters, learners, outgoing, autoLeave);
         }
         catch (ArgumentException e)
         {

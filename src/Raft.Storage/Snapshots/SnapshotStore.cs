@@ -111,8 +111,9 @@ internal sealed class SnapshotStore
             $"temporary suffix '{temporarySuffix}' does not end in {SnapshotFileFormat.TemporaryExtension}");
         if (snapshot.Data.Length > _options.MaxSnapshotSizeBytes)
             throw new ArgumentException($"snapshot data is {snapshot.Data.Length} bytes, above MaxSnapshotSizeBytes ({_options.MaxSnapshotSizeBytes})", nameof(snapshot));
-        if (snapshot.Metadata.ConfState.Voters.Count > SnapshotFileFormat.MaxVoters)
-            throw new ArgumentException($"snapshot membership has {snapshot.Metadata.ConfState.Voters.Count} voters, above {SnapshotFileFormat.MaxVoters}", nameof(snapshot));
+        var conf = snapshot.Metadata.ConfState;
+        if (conf.Voters.Count + conf.Learners.Count + conf.VotersOutgoing.Count > SnapshotFileFormat.MaxVoters)
+            throw new ArgumentException($"snapshot membership has {conf.Voters.Count + conf.Learners.Count + conf.VotersOutgoing.Count} ids, above {SnapshotFileFormat.MaxVoters}", nameof(snapshot));
         var tmp = FinalPath(snapshot) + temporarySuffix;
         try
         {

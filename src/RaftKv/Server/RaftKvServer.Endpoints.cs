@@ -28,6 +28,7 @@ public static partial class RaftKvServer
             }
             await next(context).ConfigureAwait(false);
         });
+        app.UseWebSockets(); // the gateway's streaming calls over a websocket
         var gateway = new Gateway.JsonGateway(settings.ListenClientUrls[0], settings.MaxRequestBytes);
         app.Lifetime.ApplicationStopped.Register(gateway.Dispose);
         app.Use(async (context, next) =>
@@ -43,15 +44,16 @@ public static partial class RaftKvServer
         app.MapGrpcService<Etcd.LeaseService>();
         app.MapGrpcService<Etcd.LockService>();
         app.MapGrpcService<Etcd.ElectionService>();
+        app.MapGrpcService<Etcd.HealthService>();
         Gateway.HealthEndpoints.Map(app, node);
         app.MapGet("/v1/status", () => node.Status is { } status ? Results.Json(StatusReply.From(status, node)) : Results.StatusCode(503));
         RaftKv.Http.HttpEndpoints.Map(app, node);
     }
 
-    // etcd's client port serves the KV API and the lock and election services beside it.
+    // etcd's client port serves the KV API, the lock and election services and gRPC health beside it.
     private static bool IsClientApi(string path) =>
         path.StartsWith("/etcdserverpb.", StringComparison.Ordinal) || path.StartsWith("/v3lockpb.", StringComparison.Ordinal)
-        || path.StartsWith("/v3electionpb.", StringComparison.Ordinal);
+        || path.StartsWith("/v3electionpb.", StringComparison.Ordinal) || path.StartsWith("/grpc.health.v1.", StringComparison.Ordinal);
 
     // etcd serves its probes and version on the client port; raftkv's HTTP port answers them too.
     private static bool IsProbe(string path) => path is "/health" or "/livez" or "/readyz" or "/version";

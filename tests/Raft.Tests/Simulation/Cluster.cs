@@ -27,7 +27,7 @@ public sealed class Cluster
     private readonly Func<Random, ReadIdGenerator> _newReadIds;
     private readonly Random _readIdRandom;
 
-    /// <param name="nodes">Cluster size, 1 to 9.</param>
+    /// <param name="nodes">Voters at the start, 1 to 9.</param>
     /// <param name="seed">Determines everything random.</param>
     /// <param name="configure">Adjusts each node's configuration.</param>
     /// <param name="readIds">
@@ -35,9 +35,14 @@ public sealed class Cluster
     /// source; by default a <see cref="ReadIdGenerator"/> with a random seed, as a host does. Tests pass a naive
     /// one to show what the checker catches.
     /// </param>
-    public Cluster(int nodes, long seed, Func<RaftConfig, RaftConfig>? configure = null, Func<Random, ReadIdGenerator>? readIds = null)
+    /// <param name="spares">
+    /// Further servers that run from the start but are not in the configuration: membership changes add them
+    /// (they know the bootstrap voters, as a server started with the initial cluster list does).
+    /// </param>
+    public Cluster(int nodes, long seed, Func<RaftConfig, RaftConfig>? configure = null, Func<Random, ReadIdGenerator>? readIds = null, int spares = 0)
     {
         if (nodes is < 1 or > 9) throw new ArgumentOutOfRangeException(nameof(nodes));
+        if (spares < 0 || nodes + spares > 26) throw new ArgumentOutOfRangeException(nameof(spares));
         Seed = seed;
         Random = new Random(unchecked((int)seed ^ (int)(seed >> 32)));
         Network = new SimNetwork(new Random(Random.Next()));
@@ -50,7 +55,9 @@ public sealed class Cluster
         {
             if (m.Type == MessageType.Snapshot) _snapshotReports.Add((m.From, m.To, false));
         };
-        Nodes = Enumerable.Range(1, nodes).Select(i => new SimNode((ulong)i, NameOf((ulong)i))).ToArray();
+        InitialVoters = Enumerable.Range(1, nodes).Select(i => (ulong)i).ToArray();
+        Checker = new SafetyChecker(new ConfState(InitialVoters));
+        Nodes = Enumerable.Range(1, nodes + spares).Select(i => new SimNode((ulong)i, NameOf((ulong)i))).ToArray();
         foreach (var node in Nodes) Start(node);
     }
 
@@ -60,7 +67,16 @@ public sealed class Cluster
 
     public SimNetwork Network { get; }
 
-    public SafetyChecker Checker { get; } = new();
+    public SafetyChecker Checker { get; }
+
+    /// <summary>The bootstrap configuration's voters.</summary>
+    public IReadOnlyList<ulong> InitialVoters { get; }
+
+    /// <summary>The configuration as of the highest index any node applied (the checker's model of it).</summary>
+    public ConfState Membership => Checker.Configuration;
+
+    /// <summary>Nodes of the configuration in force (voters of either half and learners).</summary>
+    public IEnumerable<SimNode> Members => Nodes.Where(n => Membership.Contains(n.Id));
 
     public Trace Trace { get; } = new();
 
@@ -87,7 +103,7 @@ public sealed class Cluster
         var config = _configure(new RaftConfig
         {
             Id = node.Id,
-            Voters = Ids.ToArray(),
+            Voters = InitialVoters,
             ElectionTimeoutTicks = 10,
             HeartbeatTimeoutTicks = 1,
             NameOf = NameOf,
@@ -112,6 +128,7 @@ public sealed class Cluster
     private void Down(SimNode node)
     {
         node.Raft = null;
+        node.LedTerm = 0;
         node.ReadIds = null;
         foreach (var key in _pendingReads.Keys.Where(k => k.NodeId == node.Id).ToArray()) _pendingReads.Remove(key);
     }
@@ -213,7 +230,8 @@ public sealed class Cluster
 
     public SimNode WaitForLeader(int maxTicks = 500)
     {
-        MustRunUntil(() => Leader is not null && Nodes.Count(n => n.IsUp && n.Raft!.Lead == Leader.Id) >= Nodes.Count / 2 + 1,
+        MustRunUntil(() => Leader is { } leader
+                && leader.Raft!.Membership.IsQuorum(id => Node(id) is { IsUp: true } n && n.Raft!.Lead == leader.Id),
             maxTicks, "electing a leader a quorum follows");
         return Leader!;
     }
@@ -229,6 +247,16 @@ public sealed class Cluster
             _proposedAt[data] = result.FirstIndex;
             Trace.Add(Now, $"propose '{data}' at {node.Name} -> index {result.FirstIndex} term {result.Term}");
         }
+        return result;
+    }
+
+    /// <summary>Proposes a configuration change on <paramref name="node"/> (the leader by default).</summary>
+    public ProposeResult ProposeConfChange(ConfChange change, SimNode? node = null)
+    {
+        node ??= Leader;
+        if (node?.Raft is null) return new ProposeResult(ProposeStatus.NotLeader, 0, 0, 0);
+        var result = node.Raft.ProposeConfChange(change);
+        Trace.Add(Now, $"propose configuration change '{change}' at {node.Name} -> {result.Status} index {result.FirstIndex} term {result.Term}");
         return result;
     }
 
@@ -267,7 +295,7 @@ public sealed class Cluster
         var sendFirst = rd.MessagesMayPrecedePersist;
         if (sendFirst)
         {
-            foreach (var m in rd.Messages) Network.Send(m, Now);
+            foreach (var m in rd.Messages) SendChecked(m);
         }
         if (crash == CrashPoint.BeforePersist)
         {
@@ -286,7 +314,7 @@ public sealed class Cluster
             }
             if (!sendFirst)
             {
-                foreach (var m in rd.Messages) Network.Send(m, Now);
+                foreach (var m in rd.Messages) SendChecked(m);
             }
             Apply(node, rd);
             foreach (var e in rd.Events) Trace.Add(Now, e.Text);
@@ -304,6 +332,12 @@ public sealed class Cluster
         return true;
     }
 
+    private void SendChecked(Message m)
+    {
+        Checker.OnVoteSent(m);
+        Network.Send(m, Now);
+    }
+
     private void Persist(SimNode node, Ready rd)
     {
         if (rd.Snapshot is { } snapshot)
@@ -318,9 +352,19 @@ public sealed class Cluster
         }
         if (rd.HardState is { } hard)
         {
-            Checker.OnHardStatePersisted(node, node.Storage.HardState, hard);
+            var before = node.Storage.HardState;
+            Checker.OnHardStatePersisted(node, before, hard);
             node.Storage.SetHardState(hard);
+            // A commit this leader made itself (it led at its previous Ready too) is checked against its configuration.
+            if (node.Raft is { Role: RaftRole.Leader } raft && node.LedTerm == hard.Term && hard.Commit > before.Commit)
+                Checker.OnLeaderCommitted(node, hard.Commit, raft.Membership, Nodes);
         }
+        if (node.Raft is { Role: RaftRole.Leader } leader)
+        {
+            node.LedTerm = leader.Term;
+            Checker.OnLeaderConfChanges(node, leader.Term);
+        }
+        else node.LedTerm = 0;
     }
 
     private void Apply(SimNode node, Ready rd)
@@ -335,6 +379,13 @@ public sealed class Cluster
             Checker.OnApplied(node, e);
             node.AppliedIndex = e.Index;
             node.AppliedHash = Hash.Entry(node.AppliedHash, e);
+            if (e.Type == EntryType.ConfChange)
+            {
+                // The application's part (RaftNode.ApplyConfChange): the change takes effect when applied.
+                var conf = node.Raft!.ApplyConfChange(ConfChange.Decode(e.Data.Span));
+                Checker.OnConfigurationApplied(node, e.Index, conf);
+                continue;
+            }
             if (e.Data.IsEmpty) continue;
             var data = Hash.Text(e.Data);
             node.Applied.Add(data);
@@ -362,7 +413,7 @@ public sealed class Cluster
             foreach (var node in Nodes)
             {
                 if (node.Raft is not { Role: RaftRole.Leader } raft) continue;
-                Checker.OnLeader(node, raft.Term);
+                Checker.OnLeader(node, raft.Term, raft.Membership);
                 Checker.OnLeaderLog(node, raft.Term);
             }
         }

@@ -1,17 +1,20 @@
 namespace RaftKv.Raft.Tests.Simulation;
 
 /// <summary>Totals of one randomized run, for the soak report.</summary>
-public readonly record struct ScenarioStats(int Nodes, long Ticks, long Messages, long Checks, int Acknowledged, int Reads, int Faults);
+public readonly record struct ScenarioStats(int Nodes, long Ticks, long Messages, long Checks, int Acknowledged, int Reads, int Faults, int ConfChanges);
 
 /// <summary>
 /// One randomized run: a cluster of 3, 5 or 7 nodes under crashes (also in the middle of a Ready), restarts,
 /// partitions, message loss, duplication and delay, with client writes, linearizable reads, compactions and
-/// leadership transfers; then every fault is healed and the cluster must converge. Fully determined by the seed.
+/// leadership transfers, and random configuration changes (thesis chapter 4: learners added, promoted and removed,
+/// voters added and removed, joint changes left automatically or explicitly) among three spare servers; then every
+/// fault is healed and the configuration's members must converge. Fully determined by the seed.
 /// </summary>
 public static class RandomScenario
 {
     public const int FaultTicks = 500;
     public const int RecoveryTicksMax = 2000;
+    public const int Spares = 3;
 
     public static ScenarioStats Run(long seed, bool echo = false)
     {
@@ -29,7 +32,7 @@ public static class RandomScenario
         {
             PreVote = preVote, CheckQuorum = checkQuorum, MaxSizePerMsgBytes = maxMsg, MaxInflightMsgs = maxInflight,
             InitialElectionTickAdvance = tickAdvance ? c.ElectionTimeoutTicks - 1 : 0,
-        });
+        }, spares: Spares);
         cluster.Trace.Echo = echo;
         double[] drops = [0, 0.01, 0.05, 0.2];
         cluster.Network.DropRate = drops[rng.Next(drops.Length)];
@@ -41,7 +44,9 @@ public static class RandomScenario
 
         var faults = 0;
         var writes = 0;
-        SimNode RandomNode() => cluster.Nodes[rng.Next(n)];
+        var confChanges = 0;
+        var used = new HashSet<ulong>(cluster.InitialVoters); // a removed server never comes back (ids are not reused)
+        SimNode RandomNode() => cluster.Nodes[rng.Next(cluster.Nodes.Count)];
         for (var tick = 0; tick < FaultTicks; tick++)
         {
             var p = rng.NextDouble();
@@ -60,6 +65,14 @@ public static class RandomScenario
             if (rng.NextDouble() < 0.1 && RandomNode() is { IsUp: true } reader) cluster.Read(reader);
             if (rng.NextDouble() < 0.02) cluster.Compact(RandomNode().Id);
             if (rng.NextDouble() < 0.005 && cluster.Leader?.Raft is { } leaderRaft) leaderRaft.TransferLeadership(RandomNode().Id);
+            if (rng.NextDouble() < 0.04 && cluster.Leader is { } changer && RandomChange(cluster, changer.Raft!.Membership, used, rng) is { } change)
+            {
+                if (cluster.ProposeConfChange(change, changer).IsAccepted)
+                {
+                    confChanges++;
+                    foreach (var c in change.Changes) used.Add(c.NodeId);
+                }
+            }
             cluster.Tick();
         }
 
@@ -75,22 +88,58 @@ public static class RandomScenario
             if (waited++ % 20 == 0) cluster.Propose(final);
             return false;
         }, RecoveryTicksMax, "a final write being acknowledged after healing");
+        // Every member of the configuration in force (voters and learners) converges; removed servers need not.
         cluster.MustRunUntil(() =>
         {
-            var target = cluster.Nodes[0].AppliedIndex;
-            return cluster.Nodes.All(x => x.Applied.Contains(final)) && cluster.Nodes.All(x => x.AppliedIndex == target);
-        }, RecoveryTicksMax, "every node applying the same history");
+            var members = cluster.Members.ToArray();
+            var target = members[0].AppliedIndex;
+            return members.All(x => x.Applied.Contains(final)) && members.All(x => x.AppliedIndex == target);
+        }, RecoveryTicksMax, "every member applying the same history");
 
-        var hash = cluster.Nodes[0].AppliedHash;
-        foreach (var node in cluster.Nodes)
+        var first = cluster.Members.First();
+        var hash = first.AppliedHash;
+        foreach (var node in cluster.Members)
         {
-            if (node.AppliedHash != hash) cluster.Fail($"{node.Name} applied a different history (hash) than {cluster.Nodes[0].Name}");
+            if (node.AppliedHash != hash) cluster.Fail($"{node.Name} applied a different history (hash) than {first.Name}");
             foreach (var (value, _) in cluster.Acknowledged)
             {
                 if (!node.Applied.Contains(value)) cluster.Fail($"acknowledged write '{value}' is missing on {node.Name}");
             }
         }
-        return new ScenarioStats(n, cluster.Now, cluster.Network.Delivered, cluster.Checker.Checks, cluster.Acknowledged.Count, cluster.ReadsAnswered, faults);
+        return new ScenarioStats(n, cluster.Now, cluster.Network.Delivered, cluster.Checker.Checks, cluster.Acknowledged.Count, cluster.ReadsAnswered, faults, confChanges);
+    }
+
+    /// <summary>
+    /// A random change the leader may accept: add a spare as learner or voter, promote a learner, remove a member
+    /// (keeping two voters), two of these at once (joint consensus), or leave a joint configuration explicitly.
+    /// Null when the chosen kind does not apply now.
+    /// </summary>
+    private static ConfChange? RandomChange(Cluster cluster, ConfState conf, HashSet<ulong> used, Random rng)
+    {
+        if (conf.IsJoint) return conf.AutoLeave && rng.Next(4) != 0 ? null : ConfChange.LeaveJoint;
+        var spares = cluster.Ids.Where(id => !used.Contains(id)).ToArray();
+        ConfChangeSingle? One()
+        {
+            switch (rng.Next(4))
+            {
+                case 0 when spares.Length > 0: return new(ConfChangeType.AddLearner, spares[rng.Next(spares.Length)]);
+                case 1 when conf.Learners.Count > 0: return new(ConfChangeType.PromoteLearner, conf.Learners[rng.Next(conf.Learners.Count)]);
+                case 2 when spares.Length > 0 && rng.Next(3) == 0: return new(ConfChangeType.AddVoter, spares[rng.Next(spares.Length)]);
+                case 3:
+                    var members = conf.AllIds().ToArray();
+                    var victim = members[rng.Next(members.Length)];
+                    if (conf.IsVoter(victim) && conf.Voters.Count <= 2) return null;
+                    return new(ConfChangeType.Remove, victim);
+                default: return null;
+            }
+        }
+        if (rng.Next(3) != 0) return One() is { } single ? new ConfChange([single]) : null;
+        // Joint consensus: two changes of different nodes, left automatically or explicitly.
+        if (One() is not { } a || One() is not { } b || a.NodeId == b.NodeId) return null;
+        ConfChangeTransition[] transitions = [ConfChangeTransition.Auto, ConfChangeTransition.JointImplicit, ConfChangeTransition.JointExplicit];
+        var change = new ConfChange([a, b], transitions[rng.Next(transitions.Length)]);
+        // Two removals could leave fewer than two voters; TryApply refuses what cannot apply at all.
+        return change.TryApply(conf, out var next, out _) && next.Voters.Count >= 2 ? change : null;
     }
 
     private static void RandomPartition(Cluster cluster, Random rng)

@@ -42,6 +42,15 @@ public sealed class SimNode(ulong id, string name)
 
     public ulong PrefixBase { get; set; }
 
+    /// <summary>Indexes of the configuration-change entries in the persisted log (after the snapshot).</summary>
+    public SortedSet<ulong> ConfChangeIndexes { get; } = [];
+
+    /// <summary>Terms of the entries in <see cref="ConfChangeIndexes"/>.</summary>
+    public Dictionary<ulong, ulong> ConfChangeTerms { get; } = [];
+
+    /// <summary>The term this node led at its last Ready, or 0.</summary>
+    public ulong LedTerm { get; set; }
+
     public ulong PersistedLastIndex => PrefixBase + (ulong)PrefixHashes.Count - 1;
 
     public bool TryPrefixAt(ulong index, out ulong hash)
@@ -78,5 +87,5 @@ public sealed class SimNode(ulong id, string name)
 
     public override string ToString() => Raft is null
         ? $"{Name}: down (persisted term={Storage.HardState.Term} last={Storage.LastIndex})"
-        : $"{Name}: {Raft.Role} term={Raft.Term} commit={Raft.CommitIndex} applied={AppliedIndex} last={Raft.LastIndex} lead={Raft.Lead}";
+        : $"{Name}: {Raft.Role} term={Raft.Term} commit={Raft.CommitIndex} applied={AppliedIndex} last={Raft.LastIndex} lead={Raft.Lead} {Raft.Membership}";
 }

@@ -38,6 +38,9 @@ public sealed class MemberProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The running process's id (for /proc/PID/status); null when not started.</summary>
+    public int? Pid => _process?.Id;
+
     public string OutputTail(int lines = 40) => string.Join('\n', _output.TakeLast(lines).Select(l => $"{Name} | {l}"));
 
     public IReadOnlyCollection<string> Output => _output;

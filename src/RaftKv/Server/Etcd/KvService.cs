@@ -24,6 +24,38 @@ public sealed class KvService(NodeContext node) : KV.KVBase
         }
     }
 
+    /// <summary>
+    /// etcd 3.7's RangeStream: the read barrier as for Range, the revision pinned, then one chunk per short read of
+    /// the store, each written before the next is read (the HTTP/2 window holds back a slow client), so the server
+    /// holds one chunk at a time however large the range. Chunks with no pairs (all filtered out, or only counted)
+    /// are not sent; the last chunk carries the header, count and more.
+    /// </summary>
+    public override async Task RangeStream(RangeRequest request, IServerStreamWriter<RangeStreamResponse> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        var cancel = context.CancellationToken;
+        if (!request.Serializable) await node.Proposer.ReadBarrierAsync(cancel).ConfigureAwait(false);
+        try
+        {
+            var reader = node.Machine.Store.OpenRangeStream(request);
+            // Bounded: every chunk but the last visits at least one key of the finite range and moves past it.
+            while (!reader.IsDone)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var chunk = reader.Next(RangeChunkLimits.Default);
+                if (chunk.Kvs.Count == 0 && !reader.IsDone) continue;
+                if (reader.IsDone) node.Header(chunk.Header);
+                await responseStream.WriteAsync(new RangeStreamResponse { RangeResponse = chunk }, cancel).ConfigureAwait(false);
+            }
+        }
+        catch (KvException e)
+        {
+            throw EtcdErrors.From(e.Error);
+        }
+    }
+
     public override Task<PutResponse> Put(PutRequest request, ServerCallContext context) =>
         WriteAsync(new KvCommand { Put = request }, PutResponse.Parser, r => r.Header ??= new ResponseHeader(), context);
 

@@ -58,6 +58,11 @@ internal sealed partial class JsonGateway : IDisposable
             await context.Response.WriteAsync("Not Found\n", context.RequestAborted).ConfigureAwait(false);
             return true;
         }
+        if (context.WebSockets.IsWebSocketRequest && method.IsServerStreaming)
+        {
+            await WebSocketAsync(context, method).ConfigureAwait(false);
+            return true;
+        }
         if (!HttpMethods.IsPost(context.Request.Method))
         {
             context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
