@@ -182,7 +182,7 @@ internal sealed partial class JsonGateway : IDisposable
                 started = true;
                 // One write per line: Kestrel sends each write as its own HTTP chunk, and clients such as etcd3gw
                 // parse each chunk as one JSON value (Go's gateway buffers a line and sends it as one chunk on flush).
-                await response.Body.WriteAsync(Line(ToJson(method.OutputType, replies.Current)), context.RequestAborted).ConfigureAwait(false);
+                await response.Body.WriteAsync(Concat(ResultPrefix, ToJson(method.OutputType, replies.Current), ResultSuffix), context.RequestAborted).ConfigureAwait(false);
                 await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
             }
         }
@@ -197,15 +197,6 @@ internal sealed partial class JsonGateway : IDisposable
             // the client went away
         }
         if (!started && !response.HasStarted) await StartStreamAsync(response).ConfigureAwait(false);
-    }
-
-    private static byte[] Line(byte[] result)
-    {
-        var line = new byte[ResultPrefix.Length + result.Length + ResultSuffix.Length];
-        ResultPrefix.CopyTo(line, 0);
-        result.CopyTo(line, ResultPrefix.Length);
-        ResultSuffix.CopyTo(line, ResultPrefix.Length + result.Length);
-        return line;
     }
 
     private static async Task StartStreamAsync(HttpResponse response)
