@@ -65,6 +65,14 @@ public sealed class PatroniNode : IAsyncDisposable
 
     public string OutputTail(int lines = 30) => string.Join('\n', _output.TakeLast(lines).Select(l => $"{Name} | {l}"));
 
+    /// <summary>Patroni's own log lines (not PostgreSQL's) since the latest start, without its once-a-loop "no action" and "Lock owner" lines.</summary>
+    public IEnumerable<string> PatroniLogSinceStart() =>
+        _output.Reverse().TakeWhile(l => l != StartMarker).Reverse()
+            .Where(l => l.Contains(" INFO: ", StringComparison.Ordinal) || l.Contains(" WARNING: ", StringComparison.Ordinal) || l.Contains(" ERROR: ", StringComparison.Ordinal))
+            .Where(l => !l.Contains("no action.", StringComparison.Ordinal) && !l.Contains(" in progress", StringComparison.Ordinal) && !l.Contains("Lock owner:", StringComparison.Ordinal));
+
+    private const string StartMarker = "---- started by the test ----";
+
     /// <summary>
     /// The node's patroni.yml: the <c>etcd3</c> DCS at <paramref name="dcsHosts"/>, short timings (ttl 10 s, loop_wait 1 s,
     /// retry_timeout 4 s: loop_wait + 2 retry_timeout fits in ttl, as Patroni requires), trust authentication on loopback,
@@ -145,6 +153,7 @@ public sealed class PatroniNode : IAsyncDisposable
             _output.Enqueue(line);
             while (_output.Count > 3000) _output.TryDequeue(out _);
         }
+        Add(StartMarker);
         process.OutputDataReceived += (_, e) => Add(e.Data);
         process.ErrorDataReceived += (_, e) => Add(e.Data);
         process.Start();

@@ -67,9 +67,7 @@ public sealed class PatroniTests(ITestOutputHelper output)
             var final = await WaitForPrimaryAndReplicasAsync(nodes, survivors, RejoinMax, "the killed node back as a replica", Diagnostics);
             Assert.Same(newPrimary, final);
             output.WriteLine($"{kind}: {primary.Name} rejoined as a replica {rejoin.Elapsed.TotalSeconds:F1} s after its restart; cluster {string.Join(", ", await final.TryClusterAsync() ?? [])}");
-            foreach (var line in primary.OutputTail(400).Split('\n').Where(l => l.Contains("rewind", StringComparison.OrdinalIgnoreCase) ||
-                         l.Contains("crash recovery", StringComparison.OrdinalIgnoreCase) || l.Contains("replica from", StringComparison.OrdinalIgnoreCase)).Take(8))
-                output.WriteLine($"{kind}: {line}");
+            foreach (var line in primary.PatroniLogSinceStart().Take(30)) output.WriteLine($"{kind}: {primary.Name} | {line}");
         }
         catch
         {
