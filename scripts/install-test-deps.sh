@@ -6,6 +6,12 @@ command -v etcd >/dev/null 2>&1 || want+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || want+=(etcd-client)
 # The dashboard's browser test drives Debian's chromium headless (never a downloaded browser).
 [ -x /usr/bin/chromium ] || want+=(chromium)
+# The application tests (tests/RaftKv.Tests/Apps): Patroni over PostgreSQL 15, and OpenStack's etcd3gw client.
+# Installing postgresql may create and start a cluster on port 5432; the tests never use it (they initdb their own).
+command -v patroni >/dev/null 2>&1 || want+=(patroni)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || want+=(postgresql postgresql-15)
+# Debian's python (a pyenv one may come first on PATH and lacks Debian's modules).
+/usr/bin/python3 -c 'import etcd3gw' >/dev/null 2>&1 || want+=(python3-etcd3gw)
 [ ${#want[@]} -eq 0 ] && exit 0
 export DEBIAN_FRONTEND=noninteractive
 # Quiet when it works; apt's own output when it does not.

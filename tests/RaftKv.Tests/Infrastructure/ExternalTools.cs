@@ -59,12 +59,18 @@ public static class ExternalTools
 public abstract class RequiresProgramFactAttribute : FactAttribute
 {
     protected RequiresProgramFactAttribute(string program, string debianPackage, string? path = null)
+        : this([new Requirement(program, debianPackage, path)])
     {
-        var found = path is null ? ExternalTools.Find(program) is not null : File.Exists(path);
-        if (found) return;
-        var missing = ExternalTools.Missing(path ?? program, debianPackage);
-        if (ExternalTools.InCi) CiFailure = $"CI=true, so this test must run, but {missing}";
-        else Skip = missing;
+    }
+
+    /// <summary>A fact that needs every one of <paramref name="needs"/>; the message names each missing one and its package.</summary>
+    protected RequiresProgramFactAttribute(IReadOnlyList<Requirement> needs)
+    {
+        var missing = needs.Where(n => !n.IsPresent).Select(n => ExternalTools.Missing(n.Path ?? n.Program, n.DebianPackage)).ToArray();
+        if (missing.Length == 0) return;
+        var message = string.Join("; ", missing);
+        if (ExternalTools.InCi) CiFailure = $"CI=true, so this test must run, but {message}";
+        else Skip = message;
     }
 
     /// <summary>Why this test fails without running (CI only), or null; read by <see cref="RequiresProgramDiscoverer"/>.</summary>
@@ -85,6 +91,12 @@ public sealed class RequiresProgramDiscoverer(IMessageSink diagnosticMessageSink
         if (ciFailure is null) return _facts.Discover(discoveryOptions, testMethod, factAttribute);
         return [new ExecutionErrorTestCase(diagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(), discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, ciFailure)];
     }
+}
+
+/// <summary>A program on PATH, or a file at <see cref="Path"/> (a module, a binary off PATH), and the Debian package that installs it.</summary>
+public readonly record struct Requirement(string Program, string DebianPackage, string? Path = null)
+{
+    public bool IsPresent => Path is null ? ExternalTools.Find(Program) is not null : File.Exists(Path);
 }
 
 /// <summary>A fact that needs etcdctl (Debian etcd-client); see <see cref="RequiresProgramFactAttribute"/> for when it skips or fails.</summary>

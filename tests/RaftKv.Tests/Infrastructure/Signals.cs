@@ -5,6 +5,7 @@ namespace RaftKv.Tests.Infrastructure;
 /// <summary>POSIX signals for pausing and resuming member processes.</summary>
 internal static class Signals
 {
+    public const int Sigkill = 9;
     public const int Sigterm = 15;
     public const int Sigstop = 19;
     public const int Sigcont = 18;

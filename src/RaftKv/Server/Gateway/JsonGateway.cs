@@ -180,9 +180,9 @@ internal sealed partial class JsonGateway : IDisposable
                 if (!await next.ConfigureAwait(false)) break;
                 if (!started) await StartStreamAsync(response).ConfigureAwait(false);
                 started = true;
-                await response.Body.WriteAsync(ResultPrefix, context.RequestAborted).ConfigureAwait(false);
-                await response.Body.WriteAsync(ToJson(method.OutputType, replies.Current), context.RequestAborted).ConfigureAwait(false);
-                await response.Body.WriteAsync(ResultSuffix, context.RequestAborted).ConfigureAwait(false);
+                // One write per line: Kestrel sends each write as its own HTTP chunk, and clients such as etcd3gw
+                // parse each chunk as one JSON value (Go's gateway buffers a line and sends it as one chunk on flush).
+                await response.Body.WriteAsync(Concat(ResultPrefix, ToJson(method.OutputType, replies.Current), ResultSuffix), context.RequestAborted).ConfigureAwait(false);
                 await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
             }
         }
@@ -246,7 +246,7 @@ internal sealed partial class JsonGateway : IDisposable
 
     // An empty body is the empty request, as for etcd's gateway.
     private static byte[] Parse(MessageDescriptor type, string json) =>
-        string.IsNullOrWhiteSpace(json) ? [] : Parser.Parse(json, type).ToByteArray();
+        string.IsNullOrWhiteSpace(json) ? [] : Parser.Parse(JsonLargeIntegers.Quote(json), type).ToByteArray();
 
     // Compact, as Go writes it (the protobuf formatter puts spaces inside braces); '+' and '/' of base64 unescaped.
     private static byte[] ToJson(MessageDescriptor type, byte[] reply)
