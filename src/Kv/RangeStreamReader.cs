@@ -112,9 +112,10 @@ public sealed class RangeStreamReader
         }
 
         var range = KeyRange.FromRequest(start, request.RangeEnd);
-        if (counting && (!filtered || request.CountOnly) && !range.IsSingleKey && Revision == view.CurrentRevision)
+        if (counting && !range.IsSingleKey && Revision == view.CurrentRevision)
         {
-            // Nothing left to return or filter at the newest revision: the count comes apart, O(log n) in memory.
+            // Only counting is left (count is taken before filters) at the newest revision: the count comes apart,
+            // O(log n) in memory.
             visited += view.CountLive(range, Revision);
             Finish(view, chunk);
             return null;
