@@ -137,7 +137,14 @@ public sealed class FaultInjectionTests
     /// <summary>A relaunched member is not the test's child: stop it through its own API (it exits on kill -9).</summary>
     private static async Task StopRelaunchedAsync(MemberProcess member)
     {
-        await HttpJson.PostAsync($"{member.HttpUrl}/v1/fault/stop");
+        try
+        {
+            await HttpJson.PostAsync($"{member.HttpUrl}/v1/fault/stop");
+        }
+        catch (HttpRequestException)
+        {
+            // it may kill itself (-9) before its 202 is fully sent; the poll below checks that it is gone
+        }
         await Poll.UntilAsync(async () =>
         {
             try
