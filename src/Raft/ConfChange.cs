@@ -13,6 +13,12 @@ public enum ConfChangeType : byte
     Remove = 3,
     /// <summary>Turns a learner into a voter.</summary>
     PromoteLearner = 4,
+    /// <summary>
+    /// Changes nothing in the configuration; the node must already be a member (voter or learner). It exists so the
+    /// application can carry a member's metadata change (in <see cref="ConfChange.Context"/>) through the
+    /// configuration-change path, ordered with the other changes (etcd's ConfChangeUpdateNode).
+    /// </summary>
+    UpdateNode = 5,
 }
 
 /// <summary>How a configuration change is carried out.</summary>
@@ -37,6 +43,7 @@ public readonly record struct ConfChangeSingle(ConfChangeType Type, ulong NodeId
         ConfChangeType.AddVoter => "add voter",
         ConfChangeType.AddLearner => "add learner",
         ConfChangeType.PromoteLearner => "promote",
+        ConfChangeType.UpdateNode => "update",
         _ => "remove",
     }} {NodeId}";
 }
@@ -49,14 +56,25 @@ public readonly record struct ConfChangeSingle(ConfChangeType Type, ulong NodeId
 /// </summary>
 /// <param name="Changes">The changes, at most <see cref="MaxChanges"/>; each node at most once.</param>
 /// <param name="Transition">Simple step or joint consensus.</param>
-public sealed record ConfChange(IReadOnlyList<ConfChangeSingle> Changes, ConfChangeTransition Transition = ConfChangeTransition.Auto)
+/// <param name="Context">
+/// Opaque application data carried with the change, at most <see cref="MaxContextBytes"/> (etcd-io/raft's
+/// ConfChangeV2.Context; a server puts the member's name and addresses there). The core never reads it.
+/// </param>
+public sealed record ConfChange(IReadOnlyList<ConfChangeSingle> Changes, ConfChangeTransition Transition = ConfChangeTransition.Auto,
+    ReadOnlyMemory<byte> Context = default)
 {
     /// <summary>Most node changes one configuration change may carry.</summary>
     public const int MaxChanges = 64;
 
-    private const byte FormatVersion = 1;
+    /// <summary>Most bytes of <see cref="Context"/> one configuration change may carry.</summary>
+    public const int MaxContextBytes = 64 * 1024;
+
+    // Format 1: no context and no UpdateNode (what every earlier version wrote and reads); format 2 adds the context.
+    private const byte FormatWithoutContext = 1;
+    private const byte FormatWithContext = 2;
     private const int HeaderBytes = 4;
     private const int ChangeBytes = 9;
+    private const int ContextLengthBytes = 4;
 
     /// <summary>The change that leaves a joint configuration (thesis section 4.3, C_old,new to C_new).</summary>
     public static ConfChange LeaveJoint { get; } = new([]);
@@ -67,15 +85,27 @@ public sealed record ConfChange(IReadOnlyList<ConfChangeSingle> Changes, ConfCha
     /// <summary>Whether this change enters a joint configuration rather than taking one simple step.</summary>
     public bool EntersJoint => Changes.Count > 1 || (Changes.Count == 1 && Transition != ConfChangeTransition.Auto);
 
-    /// <summary>A change of one node.</summary>
-    public static ConfChange Single(ConfChangeType type, ulong nodeId) => new([new ConfChangeSingle(type, nodeId)]);
+    /// <summary>A change of one node, with optional application data (<see cref="Context"/>).</summary>
+    public static ConfChange Single(ConfChangeType type, ulong nodeId, ReadOnlyMemory<byte> context = default) =>
+        new([new ConfChangeSingle(type, nodeId)], ConfChangeTransition.Auto, context);
 
-    /// <summary>The entry payload: version u8 = 1 | transition u8 | count u16 | count x (type u8, node id u64), little-endian.</summary>
+    // Format 2 is written only when format 1 cannot say it, so a change without either stays readable by earlier versions.
+    private bool NeedsContextFormat => !Context.IsEmpty || Changes.Any(c => c.Type == ConfChangeType.UpdateNode);
+
+    /// <summary>
+    /// The entry payload, little-endian. Format 1 (no context and no <see cref="ConfChangeType.UpdateNode"/>):
+    /// version u8 = 1 | transition u8 | count u16 | count x (type u8, node id u64). Format 2 (otherwise): the same
+    /// with version u8 = 2, followed by context length u32 | context bytes.
+    /// </summary>
+    /// <exception cref="ArgumentException">More than <see cref="MaxChanges"/> changes or <see cref="MaxContextBytes"/> bytes of context.</exception>
     public byte[] Encode()
     {
         if (Changes.Count > MaxChanges) throw new ArgumentException($"{Changes.Count} changes, more than {MaxChanges}");
-        var bytes = new byte[HeaderBytes + Changes.Count * ChangeBytes];
-        bytes[0] = FormatVersion;
+        if (Context.Length > MaxContextBytes) throw new ArgumentException($"a context of {Context.Length} bytes, more than {MaxContextBytes}");
+        var withContext = NeedsContextFormat;
+        var changesEnd = HeaderBytes + Changes.Count * ChangeBytes;
+        var bytes = new byte[changesEnd + (withContext ? ContextLengthBytes + Context.Length : 0)];
+        bytes[0] = withContext ? FormatWithContext : FormatWithoutContext;
         bytes[1] = (byte)Transition;
         BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2), (ushort)Changes.Count);
         for (var i = 0; i < Changes.Count; i++)
@@ -84,30 +114,51 @@ public sealed record ConfChange(IReadOnlyList<ConfChangeSingle> Changes, ConfCha
             bytes[at] = (byte)Changes[i].Type;
             BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 1), Changes[i].NodeId);
         }
+        if (withContext)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(changesEnd), (uint)Context.Length);
+            Context.Span.CopyTo(bytes.AsSpan(changesEnd + ContextLengthBytes));
+        }
         return bytes;
     }
 
-    /// <summary>Reads what <see cref="Encode"/> wrote.</summary>
-    /// <exception cref="FormatException">The bytes are not a configuration change.</exception>
+    /// <summary>Reads what <see cref="Encode"/> wrote (either format); nothing else is accepted.</summary>
+    /// <exception cref="FormatException">The bytes are not a configuration change; the message says what is wrong.</exception>
     public static ConfChange Decode(ReadOnlySpan<byte> data)
     {
         if (data.Length < HeaderBytes) throw new FormatException($"a configuration change needs at least {HeaderBytes} bytes, got {data.Length}");
-        if (data[0] != FormatVersion) throw new FormatException($"configuration change format {data[0]}, expected {FormatVersion}");
+        var format = data[0];
+        if (format is not (FormatWithoutContext or FormatWithContext))
+            throw new FormatException($"configuration change format {format}, expected {FormatWithoutContext} or {FormatWithContext}");
         var transition = (ConfChangeTransition)data[1];
         if (!Enum.IsDefined(transition)) throw new FormatException($"undefined transition {data[1]}");
         int count = BinaryPrimitives.ReadUInt16LittleEndian(data[2..]);
         if (count > MaxChanges) throw new FormatException($"{count} changes, more than {MaxChanges}");
-        if (data.Length != HeaderBytes + count * ChangeBytes)
-            throw new FormatException($"{count} changes need {HeaderBytes + count * ChangeBytes} bytes, got {data.Length}");
+        var changesEnd = HeaderBytes + count * ChangeBytes;
+        if (format == FormatWithoutContext && data.Length != changesEnd)
+            throw new FormatException($"{count} changes need {changesEnd} bytes in format {FormatWithoutContext}, got {data.Length}");
+        if (format == FormatWithContext && data.Length < changesEnd + ContextLengthBytes)
+            throw new FormatException($"{count} changes and a context length need at least {changesEnd + ContextLengthBytes} bytes in format {FormatWithContext}, got {data.Length}");
         var changes = new ConfChangeSingle[count];
         for (var i = 0; i < count; i++)
         {
             var at = HeaderBytes + i * ChangeBytes;
             var type = (ConfChangeType)data[at];
             if (!Enum.IsDefined(type)) throw new FormatException($"undefined change type {data[at]}");
+            if (type == ConfChangeType.UpdateNode && format == FormatWithoutContext)
+                throw new FormatException($"change type {type} in format {FormatWithoutContext}, which predates it");
             changes[i] = new ConfChangeSingle(type, BinaryPrimitives.ReadUInt64LittleEndian(data[(at + 1)..]));
         }
-        return new ConfChange(changes, transition);
+        if (format == FormatWithoutContext) return new ConfChange(changes, transition);
+        var contextLength = BinaryPrimitives.ReadUInt32LittleEndian(data[changesEnd..]);
+        if (contextLength > MaxContextBytes) throw new FormatException($"a context of {contextLength} bytes, more than {MaxContextBytes}");
+        var contextStart = changesEnd + ContextLengthBytes;
+        if ((ulong)data.Length != (ulong)contextStart + contextLength)
+            throw new FormatException($"a context of {contextLength} bytes after {count} changes needs {contextStart + contextLength} bytes, got {data.Length}");
+        var change = new ConfChange(changes, transition, data[contextStart..].ToArray());
+        if (!change.NeedsContextFormat)
+            throw new FormatException($"format {FormatWithContext} without a context or an update (format {FormatWithoutContext} is written for that)");
+        return change;
     }
 
     /// <summary>
@@ -146,6 +197,7 @@ public sealed record ConfChange(IReadOnlyList<ConfChangeSingle> Changes, ConfCha
     private string Check(ConfState current)
     {
         if (Changes.Count > MaxChanges) return $"{Changes.Count} changes, more than {MaxChanges}";
+        if (Context.Length > MaxContextBytes) return $"a context of {Context.Length} bytes, more than {MaxContextBytes}";
         if (IsLeaveJoint) return current.IsJoint ? "" : "the configuration is not joint, there is nothing to leave";
         if (current.IsJoint) return "the configuration is joint: leave it before changing it again";
         var seen = new HashSet<ulong>();
@@ -178,22 +230,28 @@ public sealed record ConfChange(IReadOnlyList<ConfChangeSingle> Changes, ConfCha
             case ConfChangeType.Remove:
                 if (!voters.Remove(id) && !learners.Remove(id)) return $"node {id} is not a member";
                 return "";
+            case ConfChangeType.UpdateNode:
+                // Nothing changes; the node must be one the configuration has (as it is before this change).
+                if (!voters.Contains(id) && !learners.Contains(id)) return $"node {id} is not a member (voter or learner), there is nothing to update";
+                return "";
             default:
                 return $"undefined change type {(byte)change.Type}";
         }
     }
 
     /// <inheritdoc />
-    public bool Equals(ConfChange? other) => other is not null && Transition == other.Transition && Changes.SequenceEqual(other.Changes);
+    public bool Equals(ConfChange? other) => other is not null && Transition == other.Transition && Changes.SequenceEqual(other.Changes)
+        && Context.Span.SequenceEqual(other.Context.Span);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Transition, Changes.Count);
+    public override int GetHashCode() => HashCode.Combine(Transition, Changes.Count, Context.Length);
 
     /// <inheritdoc />
     public override string ToString()
     {
-        if (IsLeaveJoint) return "leave joint configuration";
+        var context = Context.IsEmpty ? "" : $" (context {Context.Length} bytes)";
+        if (IsLeaveJoint) return "leave joint configuration" + context;
         var text = string.Join(", ", Changes);
-        return EntersJoint ? $"{text} (joint{(Transition == ConfChangeTransition.JointExplicit ? ", left explicitly" : ", left automatically")})" : text;
+        return (EntersJoint ? $"{text} (joint{(Transition == ConfChangeTransition.JointExplicit ? ", left explicitly" : ", left automatically")})" : text) + context;
     }
 }

@@ -27,6 +27,14 @@ public enum ProposeStatus : byte
 /// <param name="LeaderHint">The leader this node knows of, or <see cref="RaftNode.None"/>.</param>
 public readonly record struct ProposeResult(ProposeStatus Status, ulong FirstIndex, ulong Term, ulong LeaderHint)
 {
+    /// <summary>
+    /// Why a configuration change was not accepted, for the caller to report: set by
+    /// <see cref="RaftNode.ProposeConfChange"/> for <see cref="ProposeStatus.ConfChangeRefused"/> (the reason
+    /// <see cref="ConfChange.TryApply"/> gives) and <see cref="ProposeStatus.ConfChangePending"/> (which change is in
+    /// flight); null otherwise.
+    /// </summary>
+    public string? Reason { get; init; }
+
     /// <summary>True when the entries were appended.</summary>
     public bool IsAccepted => Status == ProposeStatus.Accepted;
 }

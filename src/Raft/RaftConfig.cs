@@ -6,7 +6,12 @@ public sealed record RaftConfig
     /// <summary>This node's id; non-zero.</summary>
     public required ulong Id { get; init; }
 
-    /// <summary>Voters of a brand-new cluster. Ignored when storage already holds a membership (from a snapshot).</summary>
+    /// <summary>
+    /// Voters of a brand-new cluster. Ignored when storage already holds a membership (from a snapshot). Leave it
+    /// empty when the configuration is in the log instead: for a cluster bootstrapped with
+    /// <see cref="RaftBootstrap"/>'s entries, and for a node added later, which starts with an empty log in
+    /// <see cref="ConfState.Empty"/> and learns every configuration from the leader.
+    /// </summary>
     public IReadOnlyList<ulong> Voters { get; init; } = [];
 
     /// <summary>

@@ -16,9 +16,10 @@ public sealed partial class RaftNode
     /// Proposes a configuration change (thesis chapter 4): one change is a simple step (section 4.1), several enter
     /// joint consensus (section 4.3). Only a leader accepts, and only when no earlier change is still unapplied
     /// (<see cref="ProposeStatus.ConfChangePending"/>) and the change applies to the current configuration
-    /// (<see cref="ProposeStatus.ConfChangeRefused"/>; <see cref="ConfChange.TryApply"/> on <see cref="Membership"/>
-    /// says why). The change takes effect on each node when its application applies the committed entry through
-    /// <see cref="ApplyConfChange"/>.
+    /// (<see cref="ProposeStatus.ConfChangeRefused"/>). For both, <see cref="ProposeResult.Reason"/> says why, in
+    /// words a server can hand to its client. The change takes effect on each node when its application applies the
+    /// committed entry through <see cref="ApplyConfChange"/>. <see cref="ConfChangeType.UpdateNode"/> changes count
+    /// as changes here too: one in flight at a time.
     /// </summary>
     /// <remarks>
     /// A new voter counts toward every quorum as soon as the change is applied, caught up or not: a server should add
@@ -31,11 +32,17 @@ public sealed partial class RaftNode
         EnsureNoOutstandingReady();
         if (Role != RaftRole.Leader) return new ProposeResult(ProposeStatus.NotLeader, 0, Term, Lead);
         if (_leadTransferee != None) return new ProposeResult(ProposeStatus.TransferInProgress, 0, Term, Lead);
-        if (_pendingConfIndex > _log.Applied) return new ProposeResult(ProposeStatus.ConfChangePending, 0, Term, Lead);
+        if (_pendingConfIndex > _log.Applied)
+        {
+            return new ProposeResult(ProposeStatus.ConfChangePending, 0, Term, Lead)
+            {
+                Reason = $"the configuration change at index {_pendingConfIndex} is not applied yet (applied {_log.Applied})",
+            };
+        }
         if (!change.TryApply(_conf, out _, out var why))
         {
             Emit(RaftEventKind.ConfigurationChange, $"{Me} refused configuration change '{change}': {why}");
-            return new ProposeResult(ProposeStatus.ConfChangeRefused, 0, Term, Lead);
+            return new ProposeResult(ProposeStatus.ConfChangeRefused, 0, Term, Lead) { Reason = why };
         }
         var data = change.Encode();
         if (_uncommittedBytes > 0 && _uncommittedBytes + data.Length > _config.MaxUncommittedEntriesBytes)
@@ -72,8 +79,10 @@ public sealed partial class RaftNode
         if (!change.TryApply(_conf, out var next, out var why))
             throw new RaftInvariantException($"{Me} cannot apply the committed configuration change '{change}' to {_conf}: {why}");
         var previous = _conf;
-        SetConf(next);
         Emit(RaftEventKind.ConfigurationChange, $"{Me} applied configuration change '{change}': {previous} -> {next}");
+        // Only UpdateNode changes leave the configuration as it was: progress, leadership and quorums stay untouched.
+        if (next.Equals(previous)) return previous;
+        SetConf(next);
         switch (Role)
         {
             case RaftRole.Leader:

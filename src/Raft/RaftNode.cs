@@ -40,7 +40,11 @@ public sealed partial class RaftNode
 
     /// <summary>Creates a node from its configuration and persisted state.</summary>
     /// <param name="config">Settings; validated here.</param>
-    /// <param name="storage">The persisted log and hard state (empty for a new node).</param>
+    /// <param name="storage">
+    /// The persisted log and hard state: empty for a new node, or holding <see cref="RaftBootstrap"/>'s entries. A node
+    /// with no membership (no <see cref="RaftConfig.Voters"/>, <see cref="RaftConfig.AppliedConfState"/> or snapshot)
+    /// starts in <see cref="ConfState.Empty"/> and learns the configuration by applying the ConfChange entries of its log.
+    /// </param>
     /// <param name="random">Source of election-timeout randomness; seed it for reproducible runs.</param>
     public RaftNode(RaftConfig config, IRaftStorage storage, Random random)
     {
@@ -51,9 +55,9 @@ public sealed partial class RaftNode
         _config = config;
         _random = random;
         _log = new RaftLog(storage, config.AppliedIndex);
-        SetConf(config.AppliedConfState ?? storage.ConfState ?? (config.Voters.Count > 0
-            ? new ConfState(config.Voters)
-            : throw new ArgumentException("a new node needs Voters (storage holds no membership)", nameof(config))));
+        // No membership anywhere: the node learns it from its log (RaftBootstrap's entries, or a leader's appends or
+        // snapshot after it was added); until then it is in no configuration and never campaigns.
+        SetConf(config.AppliedConfState ?? storage.ConfState ?? (config.Voters.Count > 0 ? new ConfState(config.Voters) : ConfState.Empty));
         var hardState = storage.HardState;
         Term = hardState.Term;
         Vote = hardState.Vote;
