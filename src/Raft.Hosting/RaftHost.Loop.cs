@@ -95,8 +95,38 @@ public sealed partial class RaftHost
             case TransferInput t:
                 t.Completion.TrySetResult(node.TransferLeadership(t.Target));
                 break;
+            case ConfChangeInput c:
+                ProposeConfChange(node, c);
+                break;
         }
     }
+
+    /// <summary>Proposes one configuration change at once (never batched: at most one is in flight anyway).</summary>
+    private void ProposeConfChange(RaftNode node, ConfChangeInput input)
+    {
+        if (_pendingProposals.Count + _proposalBatch.Count >= _options.MaxPendingProposals)
+        {
+            input.Completion.TrySetException(new ConfChangeRefusedException(ConfChangeRefusalKind.TooManyUncommitted, "too many proposals are waiting to commit"));
+            return;
+        }
+        var result = node.ProposeConfChange(input.Change);
+        if (result.IsAccepted)
+        {
+            _pendingProposals.Add(result.FirstIndex, result.Term, input.Completion);
+            return;
+        }
+        input.Completion.TrySetException(result.Status switch
+        {
+            ProposeStatus.NotLeader => NotLeader(result),
+            ProposeStatus.ConfChangePending => new ConfChangeRefusedException(ConfChangeRefusalKind.Pending, result.Reason ?? "another configuration change is not applied yet"),
+            ProposeStatus.TransferInProgress => new ConfChangeRefusedException(ConfChangeRefusalKind.TransferInProgress, "leadership is being transferred"),
+            ProposeStatus.ConfChangeRefused => new ConfChangeRefusedException(ConfChangeRefusalKind.Invalid, result.Reason ?? $"'{input.Change}' does not apply to {node.Membership}"),
+            _ => new ConfChangeRefusedException(ConfChangeRefusalKind.TooManyUncommitted, "too many uncommitted entries"),
+        });
+    }
+
+    private NotLeaderException NotLeader(ProposeResult result) =>
+        new(result.LeaderHint, result.LeaderHint == RaftNode.None ? null : _options.Raft.NameOf(result.LeaderHint));
 
     /// <summary>All proposals gathered in this iteration become one batch: one append message per follower, one fsync.</summary>
     private void FlushProposals(RaftNode node)
@@ -116,7 +146,7 @@ public sealed partial class RaftHost
             {
                 Exception error = result.Status switch
                 {
-                    ProposeStatus.NotLeader => new NotLeaderException(result.LeaderHint, result.LeaderHint == RaftNode.None ? null : _options.Raft.NameOf(result.LeaderHint)),
+                    ProposeStatus.NotLeader => NotLeader(result),
                     ProposeStatus.TransferInProgress => new ProposalDroppedException("leadership is being transferred"),
                     _ => new ProposalDroppedException("too many uncommitted entries"),
                 };
@@ -145,6 +175,7 @@ public sealed partial class RaftHost
             _stateMachine.Restore(snapshot.Data);
             _lastSnapshotIndex = snapshot.Index;
             _pendingProposals.FailUpTo(snapshot.Index);
+            _configuration = node.Membership;
         }
         foreach (var entry in rd.CommittedEntries) ApplyEntry(entry);
         Stats.RecordApplied(rd.CommittedEntries.Count);
@@ -182,7 +213,8 @@ public sealed partial class RaftHost
     {
         // A configuration change takes effect when applied (RaftNode.ApplyConfChange); the state machine sees the
         // entry too, so it can keep its own view of the members.
-        if (entry.Type == EntryType.ConfChange) _node!.ApplyConfChange(ConfChange.Decode(entry.Data.Span));
+        var conf = entry.Type == EntryType.ConfChange ? _node!.ApplyConfChange(ConfChange.Decode(entry.Data.Span)) : null;
+        if (conf is not null) _configuration = conf;
         object? result;
         try
         {
@@ -193,6 +225,7 @@ public sealed partial class RaftHost
             // A state machine that cannot apply a committed entry would diverge from its peers: stop the node.
             throw new InvalidOperationException($"the state machine failed to apply entry {entry.Index} (term {entry.Term})", e);
         }
+        if (conf is not null) ConfigurationApplied?.Invoke(entry, conf);
         _pendingProposals.Applied(entry, result);
         Applied?.Invoke(entry);
     }
@@ -220,6 +253,7 @@ public sealed partial class RaftHost
                 case ProposeInput p: p.Completion.TrySetException(error); break;
                 case ReadInput r: r.Completion.TrySetException(error); break;
                 case TransferInput t: t.Completion.TrySetException(error); break;
+                case ConfChangeInput c: c.Completion.TrySetException(error); break;
             }
         }
     }

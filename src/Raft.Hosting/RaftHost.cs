@@ -9,9 +9,9 @@ namespace RaftKv.Raft.Hosting;
 /// handles each <see cref="Ready"/> in the safe order (persist with one fsync, send, apply, advance).
 /// </summary>
 /// <remarks>
-/// Thread-safe: <see cref="ProposeAsync"/>, <see cref="ReadBarrierAsync"/> and the <see cref="IRaftInbox"/> methods may
-/// be called from any thread; they only queue work for the loop. Events are raised on the loop thread and must
-/// return quickly.
+/// Thread-safe: <see cref="ProposeAsync"/>, <see cref="ProposeConfChangeAsync"/>, <see cref="ReadBarrierAsync"/> and
+/// the <see cref="IRaftInbox"/> methods may be called from any thread; they only queue work for the loop. Events are
+/// raised on the loop thread and must return quickly.
 /// </remarks>
 public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
 {
@@ -30,6 +30,7 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     private int _disposed;
     private volatile RaftStatus? _status;
     private volatile string? _stoppedReason;
+    private volatile ConfState _configuration = ConfState.Empty;
 
     /// <summary>Creates a host; <see cref="Start"/> begins running it.</summary>
     public RaftHost(RaftHostOptions options, IRaftLogStorage store, IStateMachine stateMachine, IRaftTransport transport, ILogger? logger = null)
@@ -69,6 +70,20 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     /// <summary>Raised on the loop thread after each committed entry was applied (index, result).</summary>
     public event Action<Entry>? Applied;
 
+    /// <summary>
+    /// Raised on the loop thread after each committed <see cref="EntryType.ConfChange"/> entry was applied (by the
+    /// node and the state machine), with the configuration it resulted in; before <see cref="Applied"/> for that entry.
+    /// A snapshot installed from the leader replaces the configuration without this event: see <see cref="Configuration"/>.
+    /// </summary>
+    public event Action<Entry, ConfState>? ConfigurationApplied;
+
+    /// <summary>
+    /// The configuration as applied on this node (<see cref="RaftNode.Membership"/>): set at <see cref="Start"/>, and
+    /// by the loop after each applied configuration change and each installed snapshot. <see cref="ConfState.Empty"/>
+    /// before start, and on a new member until it has applied the log's first configuration change.
+    /// </summary>
+    public ConfState Configuration => _configuration;
+
     /// <summary>Completes when the loop ends (after <see cref="DisposeAsync"/> or a fatal error).</summary>
     public Task Completion => _loop ?? Task.CompletedTask;
 
@@ -81,6 +96,7 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
         var config = _options.Raft with { AppliedIndex = snapshot?.Index ?? 0 };
         _node = new RaftNode(config, _store, new Random());
         _lastSnapshotIndex = snapshot?.Index ?? 0;
+        _configuration = _node.Membership;
         _status = _node.GetStatus();
         _transport.Start(this);
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -99,6 +115,27 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     {
         ThrowIfStopped();
         var input = new ProposeInput(command);
+        await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+        _wake.Set();
+        return await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Proposes a configuration change (thesis chapter 4; <see cref="RaftNode.ProposeConfChange"/>) and completes with
+    /// the state machine's result for its entry once it is committed and applied here, after the node applied it
+    /// (<see cref="Configuration"/> and <see cref="ConfigurationApplied"/> show the new configuration by then). Fails
+    /// with <see cref="NotLeaderException"/> on a follower, <see cref="ConfChangeRefusedException"/> when the leader
+    /// refuses it (another change pending, a transfer in progress, not applicable to the current configuration, too
+    /// much uncommitted), <see cref="ProposalDroppedException"/> when its entry was not committed,
+    /// <see cref="NodeStoppedException"/> on shutdown; cancel to stop waiting (the change may still commit).
+    /// </summary>
+    /// <remarks>Add a voter as a learner first and promote it once its match index (<see cref="Status"/>'s
+    /// <see cref="RaftStatus.Progress"/> on the leader) has caught up (thesis section 4.2.1).</remarks>
+    public async ValueTask<object?> ProposeConfChangeAsync(ConfChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        ThrowIfStopped();
+        var input = new ConfChangeInput(change);
         await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
         _wake.Set();
         return await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -187,6 +224,11 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     private sealed record ReportInput(ulong PeerId, bool Unreachable, bool SnapshotDelivered) : HostInput;
 
     private sealed record ProposeInput(ReadOnlyMemory<byte> Command) : HostInput
+    {
+        public TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed record ConfChangeInput(ConfChange Change) : HostInput
     {
         public TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
