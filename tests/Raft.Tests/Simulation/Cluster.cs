@@ -39,7 +39,13 @@ public sealed class Cluster
     /// Further servers that run from the start but are not in the configuration: membership changes add them
     /// (they know the bootstrap voters, as a server started with the initial cluster list does).
     /// </param>
-    public Cluster(int nodes, long seed, Func<RaftConfig, RaftConfig>? configure = null, Func<Random, ReadIdGenerator>? readIds = null, int spares = 0)
+    /// <param name="bootstrap">
+    /// The initial configuration is in the log, as etcd starts a cluster: each initial voter's storage holds
+    /// <see cref="RaftBootstrap"/>'s entries (contexts <see cref="BootstrapContext"/>), no node is given
+    /// <see cref="RaftConfig.Voters"/>, and spares start with empty storage in <see cref="ConfState.Empty"/>.
+    /// </param>
+    public Cluster(int nodes, long seed, Func<RaftConfig, RaftConfig>? configure = null, Func<Random, ReadIdGenerator>? readIds = null, int spares = 0,
+        bool bootstrap = false)
     {
         if (nodes is < 1 or > 9) throw new ArgumentOutOfRangeException(nameof(nodes));
         if (spares < 0 || nodes + spares > 26) throw new ArgumentOutOfRangeException(nameof(spares));
@@ -56,10 +62,30 @@ public sealed class Cluster
             if (m.Type == MessageType.Snapshot) _snapshotReports.Add((m.From, m.To, false));
         };
         InitialVoters = Enumerable.Range(1, nodes).Select(i => (ulong)i).ToArray();
-        Checker = new SafetyChecker(new ConfState(InitialVoters));
+        Bootstrapped = bootstrap;
+        Checker = new SafetyChecker(bootstrap ? ConfState.Empty : new ConfState(InitialVoters));
         Nodes = Enumerable.Range(1, nodes + spares).Select(i => new SimNode((ulong)i, NameOf((ulong)i))).ToArray();
+        if (bootstrap)
+        {
+            var entries = RaftBootstrap.InitialEntries(InitialVoters.Select(id => (id, BootstrapContext(id))).ToArray());
+            var hard = RaftBootstrap.InitialHardState(entries.Count);
+            // Written before the nodes exist, as a server does; through the checker, like any persisted entry.
+            foreach (var node in Nodes.Take(nodes))
+            {
+                Checker.OnEntriesPersisted(node, entries, commitWith: hard.Commit);
+                node.Storage.Append(entries);
+                Checker.OnHardStatePersisted(node, node.Storage.HardState, hard);
+                node.Storage.SetHardState(hard);
+            }
+        }
         foreach (var node in Nodes) Start(node);
     }
+
+    /// <summary>The context a bootstrapped voter's entry carries (a server would put the member's name and URLs there).</summary>
+    public static ReadOnlyMemory<byte> BootstrapContext(ulong id) => Encoding.UTF8.GetBytes($"member {NameOf(id)}");
+
+    /// <summary>Whether the initial configuration is in the log rather than in <see cref="RaftConfig.Voters"/>.</summary>
+    public bool Bootstrapped { get; }
 
     public long Seed { get; }
 
@@ -103,7 +129,7 @@ public sealed class Cluster
         var config = _configure(new RaftConfig
         {
             Id = node.Id,
-            Voters = InitialVoters,
+            Voters = Bootstrapped ? [] : InitialVoters,
             ElectionTimeoutTicks = 10,
             HeartbeatTimeoutTicks = 1,
             NameOf = NameOf,

@@ -100,7 +100,10 @@ public sealed class SafetyChecker(ConfState initial)
     }
 
     /// <summary>Log matching (paper section 5.3), on every persisted entry.</summary>
-    public void OnEntriesPersisted(SimNode node, IReadOnlyList<Entry> entries)
+    /// <param name="node">The node that persisted them.</param>
+    /// <param name="entries">The entries.</param>
+    /// <param name="commitWith">A commit index persisted atomically with them (bootstrap entries are born committed).</param>
+    public void OnEntriesPersisted(SimNode node, IReadOnlyList<Entry> entries, ulong commitWith = 0)
     {
         var first = entries[0].Index;
         if (first <= node.PrefixBase) Fail("storage contract", $"{node.Name} persisted entry {first} at or below its snapshot {node.PrefixBase}");
@@ -134,7 +137,7 @@ public sealed class SafetyChecker(ConfState initial)
         }
         // A change is proposed only once every earlier one in the proposer's log is applied, hence committed (thesis
         // section 4.1, etcd's pendingConfIndex): no log ever holds two uncommitted changes.
-        var uncommitted = node.ConfChangeIndexes.GetViewBetween(MaxCommitted + 1, ulong.MaxValue).Count;
+        var uncommitted = node.ConfChangeIndexes.GetViewBetween(Math.Max(MaxCommitted, commitWith) + 1, ulong.MaxValue).Count;
         if (uncommitted > 1)
             Fail("one configuration change at a time", $"{node.Name} holds {uncommitted} configuration changes beyond the commit index {MaxCommitted}");
     }
