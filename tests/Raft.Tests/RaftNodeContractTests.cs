@@ -18,10 +18,15 @@ public sealed class RaftNodeContractTests
     }
 
     [Fact]
-    public void NewNode_WithoutVoters_IsRejected()
+    public void NewNode_WithoutVoters_StartsInTheEmptyConfiguration_AndDoesNotCampaign()
     {
-        var e = Assert.Throws<ArgumentException>(() => new RaftNode(new RaftConfig { Id = 1 }, new MemoryStorage(), new Random(1)));
-        Assert.Contains("Voters", e.Message, StringComparison.Ordinal);
+        // A member added to a running cluster (or one bootstrapped from RaftBootstrap's entries) learns its
+        // configuration from the log; until then it is in none and never campaigns.
+        var node = new RaftNode(new RaftConfig { Id = 1 }, new MemoryStorage(), new Random(1));
+        Assert.Equal(ConfState.Empty, node.Membership);
+        node.Campaign();
+        Assert.Equal(RaftRole.Follower, node.Role);
+        Assert.False(node.HasReady && node.GetReady().Messages.Count > 0);
     }
 
     [Fact]
