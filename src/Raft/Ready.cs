@@ -34,7 +34,11 @@ public readonly record struct SoftState(ulong Leader, RaftRole Role);
 /// <see cref="ConfChange"/> when applying it (the only call allowed before Advance): the configuration takes effect
 /// then, not when the entry is appended (as in etcd-io/raft, unlike the thesis). Keep the returned
 /// <see cref="ConfState"/> with the applied state (<see cref="RaftConfig.AppliedConfState"/> on restart) and in
-/// snapshots (<see cref="RaftNode.Membership"/> is it).</item>
+/// snapshots (<see cref="RaftNode.Membership"/> is it). The change's <see cref="ConfChange.Context"/> (member
+/// metadata, which the core never reads) and <see cref="ConfChangeType.UpdateNode"/> changes (metadata only, the
+/// configuration stays) are the application's to keep in its state machine. On a node bootstrapped with
+/// <see cref="RaftBootstrap"/>'s entries, or added with an empty log, the first configuration changes arrive here
+/// like any other: the node is in <see cref="ConfState.Empty"/>, and does not campaign, until it has applied them.</item>
 /// <item>Call <see cref="RaftNode.Advance"/>. No other call on the node is allowed between GetReady and Advance.</item>
 /// </list>
 /// <para>All lists are owned by the host after GetReady returns; the node never touches them again.</para>
