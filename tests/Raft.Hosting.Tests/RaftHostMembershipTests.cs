@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text;
 using RaftKv.Raft.Hosting.InMemory;
 
@@ -169,27 +168,9 @@ public sealed class RaftHostMembershipTests : IAsyncLifetime
         await Assert.ThrowsAsync<NodeStoppedException>(() => leader.ProposeConfChangeAsync(ConfChange.Single(ConfChangeType.AddLearner, 4)).AsTask());
     }
 
-    private async Task<RaftHost> LeaderAsync()
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (stopwatch.Elapsed < Bound)
-        {
-            var leaders = _nodes.Values.Where(n => n.Host.Status?.Role == RaftRole.Leader).ToArray();
-            if (leaders.Length == 1) return leaders[0].Host;
-            await Task.Delay(10);
-        }
-        throw new TimeoutException("no single leader");
-    }
+    private Task<RaftHost> LeaderAsync() => HostWaits.SingleLeaderAsync(_nodes.Values.Select(n => n.Host), Bound);
 
-    private static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (stopwatch.Elapsed > Bound) throw new TimeoutException($"{what} did not happen within {Bound.TotalSeconds} s");
-            await Task.Delay(10);
-        }
-    }
+    private static Task UntilAsync(Func<bool> condition, string what) => HostWaits.UntilAsync(condition, Bound, what);
 
     /// <summary>Keeps the configuration changes it applied (as a server keeps its member list); the result of one is its index.</summary>
     private sealed class MembersStateMachine : IStateMachine

@@ -34,17 +34,7 @@ public sealed class RaftHostTests : IAsyncLifetime
         foreach (var (host, _) in _nodes.Values) await host.DisposeAsync();
     }
 
-    private async Task<RaftHost> LeaderAsync()
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (stopwatch.Elapsed < Bound)
-        {
-            var leaders = _nodes.Values.Where(n => n.Host.Status?.Role == RaftRole.Leader).ToArray();
-            if (leaders.Length == 1) return leaders[0].Host;
-            await Task.Delay(10);
-        }
-        throw new TimeoutException("no single leader");
-    }
+    private Task<RaftHost> LeaderAsync() => HostWaits.SingleLeaderAsync(_nodes.Values.Select(n => n.Host), Bound);
 
     [Fact]
     public async Task ProposeAsync_OnTheLeader_ReturnsTheStateMachinesResult()
