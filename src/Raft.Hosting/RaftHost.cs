@@ -80,7 +80,8 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     /// <summary>
     /// The configuration as applied on this node (<see cref="RaftNode.Membership"/>): set at <see cref="Start"/>, and
     /// by the loop after each applied configuration change and each installed snapshot. <see cref="ConfState.Empty"/>
-    /// before start, and on a new member until it has applied the log's first configuration change.
+    /// before start, and on a member whose configuration is in its log (<see cref="RaftBootstrap"/>, a member added
+    /// with an empty log, or one restarted without a snapshot) until the loop has applied the log's configuration changes.
     /// </summary>
     public ConfState Configuration => _configuration;
 

@@ -75,7 +75,8 @@ public sealed record RaftConfig
 
     /// <summary>
     /// The configuration as of <see cref="AppliedIndex"/>, which a host with a persistent state machine saved with it
-    /// (what <see cref="RaftNode.ApplyConfChange"/> last returned). Null: the latest snapshot's, else <see cref="Voters"/>.
+    /// (what <see cref="RaftNode.ApplyConfChange"/> last returned). Null: the latest snapshot's, else <see cref="Voters"/>,
+    /// else <see cref="ConfState.Empty"/> (the configuration is learned from the log).
     /// Needed when <see cref="AppliedIndex"/> is beyond the snapshot: changes between them are not applied again.
     /// </summary>
     public ConfState? AppliedConfState { get; init; }

@@ -15,6 +15,7 @@ public sealed class RaftHostMembershipTests : IAsyncLifetime
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
     private readonly InMemoryNetwork _network = new();
     private readonly Dictionary<ulong, (RaftHost Host, MembersStateMachine Machine)> _nodes = [];
+    private readonly Dictionary<ulong, MemoryStorage> _storages = [];
     private readonly ConcurrentDictionary<ulong, ConcurrentQueue<(ulong Index, ConfState Conf)>> _applied = new();
 
     private static ReadOnlyMemory<byte> ContextOf(ulong id) => Encoding.UTF8.GetBytes($"member-{id}=http://m{id}:2380");
@@ -30,19 +31,26 @@ public sealed class RaftHostMembershipTests : IAsyncLifetime
                 storage.Append(entries);
                 storage.SetHardState(RaftBootstrap.InitialHardState(entries.Count));
             }
-            var machine = new MembersStateMachine();
-            // No Voters anywhere: the configuration is in the log (and node 4 has none yet).
-            var host = new RaftHost(new RaftHostOptions
-            {
-                Raft = new RaftConfig { Id = id, ElectionTimeoutTicks = 10 },
-                TickInterval = TimeSpan.FromMilliseconds(10),
-            }, storage, machine, _network.TransportFor(id));
-            var applied = _applied.GetOrAdd(id, _ => new());
-            host.ConfigurationApplied += (entry, conf) => applied.Enqueue((entry.Index, conf));
-            _nodes[id] = (host, machine);
-            host.Start();
+            _storages[id] = storage;
+            StartHost(id);
         }
         return Task.CompletedTask;
+    }
+
+    private RaftHost StartHost(ulong id)
+    {
+        var machine = new MembersStateMachine();
+        // No Voters anywhere: the configuration is in the log (and node 4 has none yet).
+        var host = new RaftHost(new RaftHostOptions
+        {
+            Raft = new RaftConfig { Id = id, ElectionTimeoutTicks = 10 },
+            TickInterval = TimeSpan.FromMilliseconds(10),
+        }, _storages[id], machine, _network.TransportFor(id));
+        var applied = _applied[id] = new();
+        host.ConfigurationApplied += (entry, conf) => applied.Enqueue((entry.Index, conf));
+        _nodes[id] = (host, machine);
+        host.Start();
+        return host;
     }
 
     public async Task DisposeAsync()
@@ -67,7 +75,7 @@ public sealed class RaftHostMembershipTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AddLearner_Promote_RemoveVoter_EachCompletesWithItsApplyResult_AndEveryNodeSeesIt()
+    public async Task Section4_2_1_AddLearner_Promote_RemoveVoter_EachCompletesWithItsApplyResult_AndEveryNodeSeesIt()
     {
         var leader = await LeaderAsync();
         await leader.ProposeAsync("w1"u8.ToArray());
@@ -104,6 +112,31 @@ public sealed class RaftHostMembershipTests : IAsyncLifetime
         foreach (var host in remaining) Assert.Equal(expected, _applied[host.Id].ToArray());
         // The removed node saw at least the changes up to its removal's predecessor.
         Assert.Equal(expected[..5], _applied[removed].Take(5).ToArray());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ARestartedBootstrappedMember_HasItsConfigurationAgain_FromTheLogOrASnapshot(bool snapshot)
+    {
+        var leader = await LeaderAsync();
+        var member = _nodes[Initial.First(id => id != leader.Id)].Host;
+        await leader.ProposeConfChangeAsync(ConfChange.Single(ConfChangeType.AddLearner, 4, ContextOf(4)));
+        var learner = new ConfState(Initial, [4], [], autoLeave: false);
+        await UntilAsync(() => member.Configuration.Equals(learner), "the member applying the change");
+        await member.DisposeAsync();
+        if (snapshot)
+        {
+            // Compacted: restarted, it takes the configuration from the snapshot and applies only what follows it.
+            var storage = _storages[member.Id];
+            storage.CreateSnapshot(member.Status!.Applied, learner, default);
+        }
+        var restarted = StartHost(member.Id);
+        if (snapshot) Assert.Equal(learner, restarted.Configuration); // at start (without one, the loop replays the log at once)
+        await UntilAsync(() => restarted.Configuration.Equals(learner), "the restarted member replaying its log");
+        if (!snapshot) Assert.Equal(new ulong[] { 1, 2, 3 }, _applied[member.Id].Take(3).Select(a => a.Index));
+        await leader.ProposeConfChangeAsync(ConfChange.Single(ConfChangeType.PromoteLearner, 4));
+        await UntilAsync(() => restarted.Configuration.Equals(new ConfState([1, 2, 3, 4])), "the restarted member following on");
     }
 
     [Fact]

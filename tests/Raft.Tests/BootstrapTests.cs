@@ -76,7 +76,7 @@ public sealed class BootstrapTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void ThreeBootstrapped_ElectAndCommit_AFourthWithAnEmptyLogJoins_AndCountsInQuorums(bool compacted)
+    public void Section4_2_1_ThreeBootstrapped_ElectAndCommit_AFourthWithAnEmptyLogJoins_AndCountsInQuorums(bool compacted)
     {
         var cluster = new Cluster(3, seed: compacted ? 302 : 301, spares: 1, bootstrap: true);
         var leader = cluster.WaitForLeader();
