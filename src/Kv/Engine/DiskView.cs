@@ -25,14 +25,16 @@ internal sealed class DiskView : IMvccView, IDisposable
         this.view = view;
         meta = DiskMeta.Read(view, directory, out var alarms);
         Alarms = alarms;
+        ClusterRecord = DiskClusterRecord.Read(view, directory);
     }
 
     /// <summary>A view whose scalars the engine published with the commit the view shows (no read of the hot record).</summary>
-    public DiskView(BackendView view, DiskMeta meta, AlarmSet alarms)
+    public DiskView(BackendView view, DiskMeta meta, AlarmSet alarms, ReadOnlyMemory<byte> clusterRecord)
     {
         this.view = view;
         this.meta = meta;
         Alarms = alarms;
+        ClusterRecord = clusterRecord;
     }
 
     public long CurrentRevision => meta.CurrentRevision;
@@ -46,6 +48,8 @@ internal sealed class DiskView : IMvccView, IDisposable
     public long EntryCount => meta.EntryCount;
 
     public AlarmSet Alarms { get; }
+
+    public ReadOnlyMemory<byte> ClusterRecord { get; }
 
     public Leases.ILeaseView Leases => field ??= new DiskLeaseView(view);
 
