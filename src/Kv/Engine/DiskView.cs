@@ -19,13 +19,22 @@ internal sealed class DiskView : IMvccView, IDisposable
     private readonly BackendView view;
     private readonly DiskMeta meta;
 
-    /// <summary>A view whose scalars are read from the backend (at open and after a switch).</summary>
+    /// <summary>A view whose scalars are read from the backend (at open and after a switch); disposes the backend view when they are corrupt.</summary>
+    /// <exception cref="BackendFormatException">When a record is not one this version wrote.</exception>
     public DiskView(BackendView view, string directory)
     {
         this.view = view;
-        meta = DiskMeta.Read(view, directory, out var alarms);
-        Alarms = alarms;
-        ClusterRecord = DiskClusterRecord.Read(view, directory);
+        try
+        {
+            meta = DiskMeta.Read(view, directory, out var alarms);
+            Alarms = alarms;
+            ClusterRecord = DiskClusterRecord.Read(view, directory);
+        }
+        catch
+        {
+            view.Dispose(); // nobody else holds it: left open, it would keep the backend from closing
+            throw;
+        }
     }
 
     /// <summary>A view whose scalars the engine published with the commit the view shows (no read of the hot record).</summary>
