@@ -1,0 +1,277 @@
+using System.Text;
+using RaftKv.Etcd.Api;
+using RaftKv.Kv.Backend;
+using RaftKv.Kv.Engine;
+using RaftKv.Kv.Mvcc;
+using RaftKv.Kv.Snapshots;
+using static RaftKv.Kv.Tests.TestStore;
+
+namespace RaftKv.Kv.Tests;
+
+/// <summary>
+/// The opaque cluster record (<see cref="KvStore.ClusterRecord"/>): set only as the whole effect of an entry, kept
+/// with the applied index on both engines, through restarts and snapshots, and outside the KV content.
+/// </summary>
+public sealed class ClusterRecordTests
+{
+    private static readonly RangeRequest All = new() { Key = KeyRanges.FromKeyEnd, RangeEnd = KeyRanges.FromKeyEnd };
+
+    private static byte[] Record(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static void AssertRecord(string expected, KvStore store) => Assert.Equal(expected, Encoding.UTF8.GetString(store.ClusterRecord.Span));
+
+    // A few keys, a deleted one and a lease, so there is content for the record to stay out of.
+    private static void Populate(TestStore s)
+    {
+        s.Grant(1);
+        s.Put("a", "1");
+        s.Put("b", "2", lease: 1);
+        s.Put("a", "3");
+        s.Delete("b");
+    }
+
+    // Everything but the record and the applied index: what setting a record must leave alone.
+    private static (long Revision, long CompactRevision, long SizeBytes, long VersionCount, uint HashKV, int Events, RangeResponse All) Content(KvStore store) =>
+        (store.Revision, store.CompactRevision, store.SizeBytes, store.VersionCount, store.HashKV(0).Hash,
+            store.ReadEvents(1, 1000).Events.Count, store.Range(All));
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("disk")]
+    public void ARecordIsTheWholeEffectOfItsEntry(string engine)
+    {
+        using var s = Of(engine);
+        Populate(s);
+        Assert.True(s.Store.ClusterRecord.IsEmpty);
+        var before = Content(s.Store);
+        var hashBefore = s.Store.Hash().Hash;
+        var index = s.Store.AppliedIndex + 1;
+
+        Assert.True(s.SetClusterRecord(Record("members: one")));
+
+        AssertRecord("members: one", s.Store);
+        Assert.Equal(index, s.Store.AppliedIndex);
+        Assert.Equal(before, Content(s.Store)); // revision, size, HashKV, events and keys unchanged
+        Assert.Empty(s.Store.ReadEvents(before.Revision + 1, 1000).Events);
+
+        // Hash covers the whole state, the record included (as etcd's covers the members bucket).
+        Assert.NotEqual(hashBefore, s.Store.Hash().Hash);
+        s.Store.CheckInvariants();
+    }
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("disk")]
+    public void ARecordStaysThroughLaterEntriesUntilTheNextOneReplacesIt(string engine)
+    {
+        using var s = Of(engine);
+        Assert.True(s.SetClusterRecord(Record("first")));
+        Populate(s);
+        s.Compact(s.Store.Revision);
+        AssertRecord("first", s.Store);
+
+        Assert.True(s.SetClusterRecord(Record("second")));
+        AssertRecord("second", s.Store);
+        Assert.True(s.SetClusterRecord([]));
+        Assert.True(s.Store.ClusterRecord.IsEmpty);
+    }
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("disk")]
+    public void AnIndexTheStoreHoldsChangesNothing(string engine)
+    {
+        using var s = Of(engine);
+        Populate(s);
+        Assert.True(s.SetClusterRecord(Record("kept")));
+        var held = s.Store.AppliedIndex;
+        var before = (Content(s.Store), s.Store.Hash().Hash);
+
+        Assert.False(s.Store.SetClusterRecordIfNew(held, Record("replayed")));
+        Assert.False(s.Store.SetClusterRecordIfNew(held - 1, Record("older")));
+        Assert.False(s.Store.SetClusterRecordIfNew(0, []));
+
+        AssertRecord("kept", s.Store);
+        Assert.Equal(held, s.Store.AppliedIndex);
+        Assert.Equal(before, (Content(s.Store), s.Store.Hash().Hash));
+    }
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("disk")]
+    public void ARecordLongerThanTheLimitIsRefusedAndChangesNothing(string engine)
+    {
+        using var s = Of(engine);
+        Assert.True(s.SetClusterRecord(Record("kept")));
+        var held = s.Store.AppliedIndex;
+
+        var error = Assert.Throws<ArgumentException>(() => s.Store.SetClusterRecordIfNew(held + 1, new byte[KvStore.ClusterRecordMaxBytes + 1]));
+        Assert.Equal("record", error.ParamName);
+        AssertRecord("kept", s.Store);
+        Assert.Equal(held, s.Store.AppliedIndex);
+
+        var largest = new byte[KvStore.ClusterRecordMaxBytes];
+        Random.Shared.NextBytes(largest);
+        Assert.True(s.Store.SetClusterRecordIfNew(held + 1, largest));
+        Assert.Equal(largest, s.Store.ClusterRecord.ToArray());
+    }
+
+    [Fact]
+    public void TheStoreKeepsItsOwnCopyOfTheRecord()
+    {
+        using var s = new TestStore();
+        var record = Record("mine");
+        Assert.True(s.SetClusterRecord(record));
+        record[0] = (byte)'X';
+        AssertRecord("mine", s.Store);
+    }
+
+    [Fact]
+    public void ARecordOnDiskSurvivesARestart()
+    {
+        using var s = OnDisk();
+        Populate(s);
+        Assert.True(s.SetClusterRecord(Record("before restart")));
+        s.Put("after", "record"); // a later entry rewrites the scalars, not the record
+        s.Reopen();
+        AssertRecord("before restart", s.Store);
+
+        Assert.True(s.SetClusterRecord([]));
+        s.Reopen();
+        Assert.True(s.Store.ClusterRecord.IsEmpty);
+    }
+
+    [Fact]
+    public void AMemorySnapshotCarriesTheRecord()
+    {
+        using var s = new TestStore();
+        Populate(s);
+        Assert.True(s.SetClusterRecord(Record("in the snapshot")));
+        var snapshot = s.Store.CaptureSnapshot();
+        Assert.True(s.SetClusterRecord(Record("after the capture")));
+
+        using var buffer = new MemoryStream();
+        snapshot.WriteTo(buffer);
+        Assert.Equal(buffer.Length, snapshot.EstimatedBytes); // the estimate counts the record
+        buffer.Position = 0;
+        using var restored = KvStore.Restore(buffer);
+        AssertRecord("in the snapshot", restored);
+        Assert.Equal(snapshot.AppliedIndex, restored.AppliedIndex);
+        restored.CheckInvariants();
+
+        // ReplaceWith reads it back too, and takes an empty record from a snapshot that has none.
+        using var other = new TestStore();
+        Assert.True(other.SetClusterRecord(Record("replaced")));
+        buffer.Position = 0;
+        other.Store.ReplaceWith(buffer);
+        AssertRecord("in the snapshot", other.Store);
+        using var empty = new MemoryStream();
+        new KvStore().WriteSnapshot(empty);
+        empty.Position = 0;
+        other.Store.ReplaceWith(empty);
+        Assert.True(other.Store.ClusterRecord.IsEmpty);
+    }
+
+    [Fact]
+    public void TheDiskSnapshotStreamCarriesTheMetaSpaceRecord()
+    {
+        using var leader = OnDisk();
+        Populate(leader);
+        Assert.True(leader.SetClusterRecord(Record("from the leader")));
+        leader.Put("c", "after the record");
+
+        // The follower has a record of its own, at a lower index: the installed state replaces it whole.
+        using var follower = OnDisk();
+        Assert.True(follower.SetClusterRecord(Record("the follower's")));
+        using var stream = new MemoryStream();
+        leader.Store.WriteSnapshot(stream);
+        stream.Position = 0;
+        Assert.Equal(leader.Store.AppliedIndex, follower.Store.ReceiveSnapshot(stream, CancellationToken.None));
+
+        AssertRecord("from the leader", follower.Store);
+        Assert.Equal(Content(leader.Store), Content(follower.Store));
+        Assert.Equal(leader.Store.Hash().Hash, follower.Store.Hash().Hash);
+        follower.Store.CheckInvariants();
+    }
+
+    [Fact]
+    public void ADiskSnapshotWithoutARecordClearsTheReceiversRecord()
+    {
+        using var leader = OnDisk();
+        Populate(leader);
+        leader.Put("c", "more");
+        using var follower = OnDisk();
+        Assert.True(follower.SetClusterRecord(Record("stale")));
+        using var stream = new MemoryStream();
+        leader.Store.WriteSnapshot(stream);
+        stream.Position = 0;
+        follower.Store.ReceiveSnapshot(stream, CancellationToken.None);
+        Assert.True(follower.Store.ClusterRecord.IsEmpty);
+    }
+
+    [Fact]
+    public void AMemorySnapshotOfTheFormatBeforeRecordsRestoresWithAnEmptyOne()
+    {
+        using var s = new TestStore();
+        Populate(s);
+        Assert.True(s.SetClusterRecord(Record("not in format 3")));
+        using var buffer = new MemoryStream();
+        s.Store.WriteSnapshotInFormat(buffer, 3);
+        buffer.Position = 0;
+        using var restored = KvStore.Restore(buffer);
+
+        Assert.True(restored.ClusterRecord.IsEmpty);
+        Assert.Equal(Content(s.Store), Content(restored));
+        Assert.Equal(s.Store.AppliedIndex, restored.AppliedIndex);
+        restored.CheckInvariants();
+    }
+
+    [Fact]
+    public void AMemorySnapshotWithARecordPastTheLimitIsCorrupt()
+    {
+        // Only a damaged or foreign writer makes one: the state is forced past its own check to write it.
+        var state = new MvccState();
+        typeof(MvccState).GetProperty(nameof(MvccState.ClusterRecord))!.GetSetMethod(nonPublic: true)!
+            .Invoke(state, [new ReadOnlyMemory<byte>(new byte[KvStore.ClusterRecordMaxBytes + 1])]);
+        using var buffer = new MemoryStream();
+        SnapshotCodec.Write(FrozenState.Capture(state), buffer);
+        buffer.Position = 0;
+        Assert.Throws<KvSnapshotCorruptException>(() => KvStore.Restore(buffer));
+    }
+
+    [Fact]
+    public void ADiskRecordPastTheLimitIsACorruptBackend()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "raftkv-kv-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var backend = KvBackend.Open(directory, SmallBackend);
+            using (var batch = new BackendBatch())
+            {
+                batch.Put(DiskClusterRecord.Key, new byte[KvStore.ClusterRecordMaxBytes + 1]);
+                backend.Commit(batch, 1);
+            }
+
+            Assert.Throws<BackendFormatException>(() => new DiskView(backend.OpenView(), directory));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void BothEnginesHashTheRecordAlike()
+    {
+        using var memory = new TestStore();
+        using var disk = OnDisk();
+        foreach (var s in new[] { memory, disk })
+        {
+            Populate(s);
+            Assert.True(s.SetClusterRecord(Record("same")));
+        }
+
+        Assert.Equal(memory.Store.Hash().Hash, disk.Store.Hash().Hash);
+        Assert.Equal(memory.Store.HashKV(0).Hash, disk.Store.HashKV(0).Hash);
+    }
+}
