@@ -30,10 +30,39 @@ public sealed class ClusterRecordTests
         s.Delete("b");
     }
 
+    // A populated store of the engine whose last entry set the record.
+    private static TestStore PopulatedWith(string engine, string record)
+    {
+        var s = Of(engine);
+        Populate(s);
+        Assert.True(s.SetClusterRecord(Record(record)));
+        return s;
+    }
+
+    // What write puts into a fresh buffer, rewound for reading.
+    private static MemoryStream Written(Action<Stream> write)
+    {
+        var buffer = new MemoryStream();
+        write(buffer);
+        buffer.Position = 0;
+        return buffer;
+    }
+
+    // Installs the leader's disk snapshot stream on the follower (ReceiveSnapshot, as a follower of the server does).
+    private static ulong Install(TestStore leader, TestStore follower)
+    {
+        using var stream = Written(leader.Store.WriteSnapshot);
+        return follower.Store.ReceiveSnapshot(stream, CancellationToken.None);
+    }
+
     // Everything but the record and the applied index: what setting a record must leave alone.
     private static (long Revision, long CompactRevision, long SizeBytes, long VersionCount, uint HashKV, int Events, RangeResponse All) Content(KvStore store) =>
         (store.Revision, store.CompactRevision, store.SizeBytes, store.VersionCount, store.HashKV(0).Hash,
             store.ReadEvents(1, 1000).Events.Count, store.Range(All));
+
+    // Everything, the record and the applied index included: what a refused set must leave alone.
+    private static (object Content, ulong AppliedIndex, uint Hash, string Record) Whole(KvStore store) =>
+        (Content(store), store.AppliedIndex, store.Hash().Hash, Encoding.UTF8.GetString(store.ClusterRecord.Span));
 
     [Theory]
     [InlineData("memory")]
@@ -84,37 +113,24 @@ public sealed class ClusterRecordTests
     [Theory]
     [InlineData("memory")]
     [InlineData("disk")]
-    public void AnIndexTheStoreHoldsChangesNothing(string engine)
+    public void ARefusedSetChangesNothing(string engine)
     {
-        using var s = Of(engine);
-        Populate(s);
-        Assert.True(s.SetClusterRecord(Record("kept")));
+        using var s = PopulatedWith(engine, "kept");
         var held = s.Store.AppliedIndex;
-        var before = (Content(s.Store), s.Store.Hash().Hash);
+        var before = Whole(s.Store);
 
+        // An index the store holds already: replayed after a restart, or overtaken by a snapshot.
         Assert.False(s.Store.SetClusterRecordIfNew(held, Record("replayed")));
         Assert.False(s.Store.SetClusterRecordIfNew(held - 1, Record("older")));
         Assert.False(s.Store.SetClusterRecordIfNew(0, []));
+        Assert.Equal(before, Whole(s.Store));
 
-        AssertRecord("kept", s.Store);
-        Assert.Equal(held, s.Store.AppliedIndex);
-        Assert.Equal(before, (Content(s.Store), s.Store.Hash().Hash));
-    }
-
-    [Theory]
-    [InlineData("memory")]
-    [InlineData("disk")]
-    public void ARecordLongerThanTheLimitIsRefusedAndChangesNothing(string engine)
-    {
-        using var s = Of(engine);
-        Assert.True(s.SetClusterRecord(Record("kept")));
-        var held = s.Store.AppliedIndex;
-
+        // A record past the limit, at a new index.
         var error = Assert.Throws<ArgumentException>(() => s.Store.SetClusterRecordIfNew(held + 1, new byte[KvStore.ClusterRecordMaxBytes + 1]));
         Assert.Equal("record", error.ParamName);
-        AssertRecord("kept", s.Store);
-        Assert.Equal(held, s.Store.AppliedIndex);
+        Assert.Equal(before, Whole(s.Store));
 
+        // The limit itself is allowed, and kept byte for byte.
         var largest = new byte[KvStore.ClusterRecordMaxBytes];
         Random.Shared.NextBytes(largest);
         Assert.True(s.Store.SetClusterRecordIfNew(held + 1, largest));
@@ -149,16 +165,12 @@ public sealed class ClusterRecordTests
     [Fact]
     public void AMemorySnapshotCarriesTheRecord()
     {
-        using var s = new TestStore();
-        Populate(s);
-        Assert.True(s.SetClusterRecord(Record("in the snapshot")));
+        using var s = PopulatedWith("memory", "in the snapshot");
         var snapshot = s.Store.CaptureSnapshot();
         Assert.True(s.SetClusterRecord(Record("after the capture")));
 
-        using var buffer = new MemoryStream();
-        snapshot.WriteTo(buffer);
+        using var buffer = Written(snapshot.WriteTo);
         Assert.Equal(buffer.Length, snapshot.EstimatedBytes); // the estimate counts the record
-        buffer.Position = 0;
         using var restored = KvStore.Restore(buffer);
         AssertRecord("in the snapshot", restored);
         Assert.Equal(snapshot.AppliedIndex, restored.AppliedIndex);
@@ -170,9 +182,8 @@ public sealed class ClusterRecordTests
         buffer.Position = 0;
         other.Store.ReplaceWith(buffer);
         AssertRecord("in the snapshot", other.Store);
-        using var empty = new MemoryStream();
-        new KvStore().WriteSnapshot(empty);
-        empty.Position = 0;
+        using var none = new KvStore();
+        using var empty = Written(none.WriteSnapshot);
         other.Store.ReplaceWith(empty);
         Assert.True(other.Store.ClusterRecord.IsEmpty);
     }
@@ -180,18 +191,13 @@ public sealed class ClusterRecordTests
     [Fact]
     public void TheDiskSnapshotStreamCarriesTheMetaSpaceRecord()
     {
-        using var leader = OnDisk();
-        Populate(leader);
-        Assert.True(leader.SetClusterRecord(Record("from the leader")));
+        using var leader = PopulatedWith("disk", "from the leader");
         leader.Put("c", "after the record");
 
         // The follower has a record of its own, at a lower index: the installed state replaces it whole.
         using var follower = OnDisk();
         Assert.True(follower.SetClusterRecord(Record("the follower's")));
-        using var stream = new MemoryStream();
-        leader.Store.WriteSnapshot(stream);
-        stream.Position = 0;
-        Assert.Equal(leader.Store.AppliedIndex, follower.Store.ReceiveSnapshot(stream, CancellationToken.None));
+        Assert.Equal(leader.Store.AppliedIndex, Install(leader, follower));
 
         AssertRecord("from the leader", follower.Store);
         Assert.Equal(Content(leader.Store), Content(follower.Store));
@@ -207,22 +213,15 @@ public sealed class ClusterRecordTests
         leader.Put("c", "more");
         using var follower = OnDisk();
         Assert.True(follower.SetClusterRecord(Record("stale")));
-        using var stream = new MemoryStream();
-        leader.Store.WriteSnapshot(stream);
-        stream.Position = 0;
-        follower.Store.ReceiveSnapshot(stream, CancellationToken.None);
+        Assert.Equal(leader.Store.AppliedIndex, Install(leader, follower));
         Assert.True(follower.Store.ClusterRecord.IsEmpty);
     }
 
     [Fact]
     public void AMemorySnapshotOfTheFormatBeforeRecordsRestoresWithAnEmptyOne()
     {
-        using var s = new TestStore();
-        Populate(s);
-        Assert.True(s.SetClusterRecord(Record("not in format 3")));
-        using var buffer = new MemoryStream();
-        s.Store.WriteSnapshotInFormat(buffer, 3);
-        buffer.Position = 0;
+        using var s = PopulatedWith("memory", "not in format 3");
+        using var buffer = Written(stream => s.Store.WriteSnapshotInFormat(stream, 3));
         using var restored = KvStore.Restore(buffer);
 
         Assert.True(restored.ClusterRecord.IsEmpty);
@@ -238,9 +237,7 @@ public sealed class ClusterRecordTests
         var state = new MvccState();
         typeof(MvccState).GetProperty(nameof(MvccState.ClusterRecord))!.GetSetMethod(nonPublic: true)!
             .Invoke(state, [new ReadOnlyMemory<byte>(new byte[KvStore.ClusterRecordMaxBytes + 1])]);
-        using var buffer = new MemoryStream();
-        SnapshotCodec.Write(FrozenState.Capture(state), buffer);
-        buffer.Position = 0;
+        using var buffer = Written(stream => SnapshotCodec.Write(FrozenState.Capture(state), stream));
         Assert.Throws<KvSnapshotCorruptException>(() => KvStore.Restore(buffer));
     }
 
@@ -268,13 +265,8 @@ public sealed class ClusterRecordTests
     [Fact]
     public void BothEnginesHashTheRecordAlike()
     {
-        using var memory = new TestStore();
-        using var disk = OnDisk();
-        foreach (var s in new[] { memory, disk })
-        {
-            Populate(s);
-            Assert.True(s.SetClusterRecord(Record("same")));
-        }
+        using var memory = PopulatedWith("memory", "same");
+        using var disk = PopulatedWith("disk", "same");
 
         Assert.Equal(memory.Store.Hash().Hash, disk.Store.Hash().Hash);
         Assert.Equal(memory.Store.HashKV(0).Hash, disk.Store.HashKV(0).Hash);
