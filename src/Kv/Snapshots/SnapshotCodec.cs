@@ -32,8 +32,9 @@ internal static class SnapshotCodec
     public static void Write(FrozenState state, Stream destination) => Write(state, destination, FormatVersion);
 
     /// <summary>
-    /// Writes the snapshot in an older <paramref name="format"/> (1: no leases, 2: no checkpoints, 3: no cluster record) as the versions
-    /// before wrote it: for the tests that a snapshot of an older member still restores. What it cannot hold is left out.
+    /// Writes the snapshot in an older <paramref name="format"/> (1: no leases, 2: no checkpoints, 3: no cluster record)
+    /// as the versions before wrote it: for the tests that a snapshot of an older member still restores. What it cannot
+    /// hold is left out.
     /// </summary>
     internal static void Write(FrozenState state, Stream destination, int format)
     {
