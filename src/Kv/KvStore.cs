@@ -152,6 +152,45 @@ public sealed class KvStore : IDisposable
         return true;
     });
 
+    /// <summary>The cluster record as of the last applied entry; empty when none was ever set.</summary>
+    /// <remarks>
+    /// Opaque to the store: the server's membership (member names, peer URLs, learners, removed ids), replicated with
+    /// the applied index and carried by snapshots. The bytes are shared with the store: do not change them.
+    /// </remarks>
+    public ReadOnlyMemory<byte> ClusterRecord => engine.Read(view => view.ClusterRecord);
+
+    /// <summary>Most bytes a cluster record may have (64 KiB).</summary>
+    public const int ClusterRecordMaxBytes = 64 * 1024;
+
+    /// <summary>
+    /// Sets the cluster record as the whole effect of the entry at <paramref name="raftIndex"/> (applied index set to
+    /// it in the same atomic write, revision unchanged, no watch events), unless the store already holds that index
+    /// (returns false, nothing changes). <paramref name="record"/> is copied; an empty one clears the record.
+    /// </summary>
+    /// <exception cref="ArgumentException">When <paramref name="record"/> is longer than <see cref="ClusterRecordMaxBytes"/>.</exception>
+    public bool SetClusterRecordIfNew(ulong raftIndex, ReadOnlySpan<byte> record)
+    {
+        Mvcc.ClusterRecordLength.ThrowIfTooLong(record.Length, nameof(record));
+        var copy = record.ToArray(); // the store's own, never changed: readers and snapshots share it
+        return engine.Apply(state =>
+        {
+            if (state.AppliedIndex >= raftIndex)
+            {
+                return false;
+            }
+
+            var revision = state.CurrentRevision;
+            state.SetApplied(raftIndex);
+            state.SetClusterRecord(copy);
+            if (state.CurrentRevision != revision)
+            {
+                throw new InvalidOperationException($"setting the cluster record moved the revision from {revision} to {state.CurrentRevision}");
+            }
+
+            return true;
+        });
+    }
+
     /// <summary>Whether the state lives on disk (<see cref="OpenOnDisk"/>) rather than in memory.</summary>
     public bool IsOnDisk => engine is DiskEngine;
 
@@ -296,7 +335,10 @@ public sealed class KvStore : IDisposable
         return outcome as HashKVResponse ?? throw new KvException((KvError)outcome);
     }
 
-    /// <summary>A hash of the whole state: applied index, revisions, alarms and all retained history.</summary>
+    /// <summary>
+    /// A hash of the whole state: applied index, revisions, alarms, the cluster record (when one is set; as etcd's
+    /// Hash covers the members bucket) and all retained history. <see cref="HashKV"/> leaves the record out.
+    /// </summary>
     public HashResponse Hash() => engine.Read(state => new HashResponse
     {
         Header = new ResponseHeader { Revision = state.CurrentRevision },
@@ -344,7 +386,7 @@ public sealed class KvStore : IDisposable
         CaptureSnapshot().WriteTo(destination);
     }
 
-    /// <summary>In memory: writes the snapshot in an older format (1: before leases, 2: before checkpoints), for the tests that older snapshots restore.</summary>
+    /// <summary>In memory: writes the snapshot in an older format (1: before leases, 2: before checkpoints, 3: before the cluster record), for the tests that older snapshots restore.</summary>
     internal void WriteSnapshotInFormat(Stream destination, int format)
     {
         var frozen = engine.Read(view => FrozenState.Capture((MvccState)view));

@@ -59,6 +59,9 @@ internal sealed class TestStore : IDisposable
 
     public ApplyResult ApplyBytes(byte[] bytes) => Store.Apply(nextIndex++, bytes);
 
+    /// <summary>Sets the cluster record as the next entry; true when the store took it.</summary>
+    public bool SetClusterRecord(byte[] record) => Store.SetClusterRecordIfNew(nextIndex++, record);
+
     public PutResponse Put(string key, string value, long lease = 0) => Ok(Apply(new KvCommand { Put = new PutRequest { Key = B(key), Value = B(value), Lease = lease } })).Put!;
 
     public ApplyResult TryPut(PutRequest request) => Apply(new KvCommand { Put = request });

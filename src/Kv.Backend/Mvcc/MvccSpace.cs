@@ -15,7 +15,10 @@ public static class MvccSpace
     /// <summary>The newest version of each key: <see cref="LatestKey"/> to its revision.</summary>
     public const byte Latest = (byte)'k';
 
-    /// <summary>The MVCC scalars (revisions, logical size, alarms), written with every applied batch; also the lease count.</summary>
+    /// <summary>
+    /// The MVCC scalars (revisions, logical size, alarms), written with every applied batch; also the lease count and
+    /// the server's opaque cluster record (written by the entry that sets it).
+    /// </summary>
     public const byte Meta = (byte)'m';
 
     /// <summary>Granted leases: the lease id (8 bytes, order-preserving) to its TTL record.</summary>

@@ -9,14 +9,15 @@ namespace RaftKv.Kv.Engine;
 /// <summary>
 /// The disk engine's <see cref="IMvccState"/> for one applied entry: reads see the last committed state (a backend
 /// view) plus this entry's own writes (an in-memory overlay, newest version per key), and every write goes into one
-/// backend batch that <see cref="Commit"/> writes atomically with the applied index and the scalar record, so the
-/// data and the index that says how far it got can never disagree after a crash.
+/// backend batch that <see cref="Commit"/> writes atomically with the applied index, the scalar record and (when the
+/// entry sets it) the cluster record, so the data and the index that says how far it got can never disagree after a
+/// crash.
 /// </summary>
 internal sealed partial class DiskApplyState : IMvccState
 {
     /// <summary>
     /// Operations one entry may write (three per version: the version, its change and the newest-version pointer;
-    /// one per dropped version, change or pointer), below the backend's batch limit with room for the scalar record: about 200 MB of batch at most.
+    /// one per dropped version, change or pointer), below the backend's batch limit with room for the scalar, lease count and cluster records: about 200 MB of batch at most.
     /// </summary>
     public const int OperationsMax = BackendBatch.OperationsMax - 16;
 
@@ -25,6 +26,7 @@ internal sealed partial class DiskApplyState : IMvccState
     private readonly DiskView committed;
     private readonly SortedList<ByteString, RevisionEntry> overlay = new(ByteStringComparer.Instance);
     private DiskMeta meta;
+    private byte[]? newClusterRecord; // null: this entry leaves the committed record as it is
     private ulong appliedIndex;
     private bool applied;
 
@@ -53,6 +55,8 @@ internal sealed partial class DiskApplyState : IMvccState
 
     public AlarmSet Alarms { get; }
 
+    public ReadOnlyMemory<byte> ClusterRecord => newClusterRecord ?? committed.ClusterRecord;
+
     /// <summary>The scalars as this entry leaves them.</summary>
     public DiskMeta Meta => meta;
 
@@ -66,6 +70,13 @@ internal sealed partial class DiskApplyState : IMvccState
 
         appliedIndex = raftIndex;
         applied = true;
+    }
+
+    public void SetClusterRecord(byte[] record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ClusterRecordLength.ThrowIfTooLong(record.Length, nameof(record));
+        newClusterRecord = record; // one put or delete at Commit, within the room OperationsMax leaves below the batch limit
     }
 
     public bool TryGetVersion(ReadOnlySpan<byte> key, long revision, out RevisionEntry entry)
@@ -123,6 +134,7 @@ internal sealed partial class DiskApplyState : IMvccState
         batch.Clear();
         overlay.Clear();
         DiscardLeaseWrites();
+        newClusterRecord = null;
         meta = committed.Meta;
     }
 
@@ -167,6 +179,11 @@ internal sealed partial class DiskApplyState : IMvccState
         }
 
         batch.Put(DiskMeta.Key, meta.Encode(Alarms));
+        if (newClusterRecord is not null)
+        {
+            DiskClusterRecord.Write(batch, newClusterRecord);
+        }
+
         WriteLeaseCount();
         backend.Commit(batch, appliedIndex);
     }

@@ -8,7 +8,7 @@ namespace RaftKv.Kv.Engine;
 
 /// <summary>
 /// The state on disk, in one <see cref="KvBackend"/> (RocksDB): each applied entry is one atomic backend write of
-/// its versions, its changes, the scalar record and the applied index; each read runs on its own backend view, so
+/// its versions, its changes, the scalar record (and the cluster record when the entry sets it) and the applied index; each read runs on its own backend view, so
 /// readers never wait for the applier nor it for them. Opening reads the scalar record only: nothing is rebuilt.
 /// Memory is bounded by the backend's caches, not by the data.
 /// </summary>
@@ -21,10 +21,10 @@ internal sealed partial class DiskEngine : IKvEngine
     private KvBackend backend;
     private StoreScalars scalars = null!; // set by Republish in the constructor
 
-    // The scalars and alarms of the last commit, published with it under publishLock, so a view and the scalars it
-    // is read with always belong to the same commit, without reading the record every commit rewrites.
+    // The scalars, alarms and cluster record of the last commit, published with it under publishLock, so a view and
+    // the scalars it is read with always belong to the same commit, without reading the records a commit rewrites.
     private readonly object publishLock = new();
-    private (DiskMeta Meta, AlarmSet Alarms) published;
+    private (DiskMeta Meta, AlarmSet Alarms, ReadOnlyMemory<byte> ClusterRecord) published;
 
     private DiskEngine(KvBackend backend, KvBackendOptions backendOptions, StateDirectory? root)
     {
@@ -83,7 +83,7 @@ internal sealed partial class DiskEngine : IKvEngine
             lock (publishLock)
             {
                 state.Commit();
-                published = (state.Meta, state.Alarms);
+                published = (state.Meta, state.Alarms, state.ClusterRecord);
             }
 
             Volatile.Write(ref scalars, StoreScalars.Of(state));
@@ -100,7 +100,7 @@ internal sealed partial class DiskEngine : IKvEngine
     {
         lock (publishLock)
         {
-            return new DiskView(backend.OpenView(), published.Meta, published.Alarms);
+            return new DiskView(backend.OpenView(), published.Meta, published.Alarms, published.ClusterRecord);
         }
     }
 
@@ -110,7 +110,7 @@ internal sealed partial class DiskEngine : IKvEngine
         using var view = new DiskView(backend.OpenView(), backend.Directory);
         lock (publishLock)
         {
-            published = (view.Meta, view.Alarms);
+            published = (view.Meta, view.Alarms, view.ClusterRecord);
         }
 
         Volatile.Write(ref scalars, StoreScalars.Of(view));

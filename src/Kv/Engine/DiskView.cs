@@ -19,20 +19,31 @@ internal sealed class DiskView : IMvccView, IDisposable
     private readonly BackendView view;
     private readonly DiskMeta meta;
 
-    /// <summary>A view whose scalars are read from the backend (at open and after a switch).</summary>
+    /// <summary>A view whose scalars are read from the backend (at open and after a switch); disposes the backend view when they are corrupt.</summary>
+    /// <exception cref="BackendFormatException">When a record is not one this version wrote.</exception>
     public DiskView(BackendView view, string directory)
     {
         this.view = view;
-        meta = DiskMeta.Read(view, directory, out var alarms);
-        Alarms = alarms;
+        try
+        {
+            meta = DiskMeta.Read(view, directory, out var alarms);
+            Alarms = alarms;
+            ClusterRecord = DiskClusterRecord.Read(view, directory);
+        }
+        catch
+        {
+            view.Dispose(); // nobody else holds it: left open, it would keep the backend from closing
+            throw;
+        }
     }
 
     /// <summary>A view whose scalars the engine published with the commit the view shows (no read of the hot record).</summary>
-    public DiskView(BackendView view, DiskMeta meta, AlarmSet alarms)
+    public DiskView(BackendView view, DiskMeta meta, AlarmSet alarms, ReadOnlyMemory<byte> clusterRecord)
     {
         this.view = view;
         this.meta = meta;
         Alarms = alarms;
+        ClusterRecord = clusterRecord;
     }
 
     public long CurrentRevision => meta.CurrentRevision;
@@ -46,6 +57,8 @@ internal sealed class DiskView : IMvccView, IDisposable
     public long EntryCount => meta.EntryCount;
 
     public AlarmSet Alarms { get; }
+
+    public ReadOnlyMemory<byte> ClusterRecord { get; }
 
     public Leases.ILeaseView Leases => field ??= new DiskLeaseView(view);
 

@@ -18,7 +18,10 @@ internal static class StateHasher
         return crc.GetCurrentHashAsUInt32();
     }
 
-    /// <summary>Everything: applied index, revisions, alarms and every retained version.</summary>
+    /// <summary>
+    /// Everything: applied index, revisions, alarms, the cluster record and every retained version. An empty record adds
+    /// nothing, so a store without one hashes as it did before records existed.
+    /// </summary>
     public static uint HashAll(IMvccView state)
     {
         var crc = new Crc32();
@@ -33,6 +36,14 @@ internal static class StateHasher
             BinaryPrimitives.WriteUInt64LittleEndian(alarm, memberId);
             BinaryPrimitives.WriteInt32LittleEndian(alarm[8..], (int)type);
             crc.Append(alarm);
+        }
+
+        if (!state.ClusterRecord.IsEmpty)
+        {
+            Span<byte> length = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(length, state.ClusterRecord.Length);
+            crc.Append(length);
+            crc.Append(state.ClusterRecord.Span);
         }
 
         AppendKeys(crc, state, long.MaxValue);

@@ -13,6 +13,13 @@ internal interface IMvccState : IMvccView
     /// <exception cref="ArgumentOutOfRangeException">When the index is not above the applied index.</exception>
     void SetApplied(ulong raftIndex);
 
+    /// <summary>
+    /// Replaces the cluster record as part of the entry being applied (no revision, no event). The caller hands over
+    /// <paramref name="record"/>: an array nobody changes afterwards, at most <see cref="KvStore.ClusterRecordMaxBytes"/> long.
+    /// </summary>
+    /// <exception cref="ArgumentException">When the record is longer than the limit.</exception>
+    void SetClusterRecord(byte[] record);
+
     /// <summary>Adds one version of <paramref name="key"/> at revision <see cref="IMvccView.CurrentRevision"/> + 1.</summary>
     void Append(ByteString key, in RevisionEntry entry);
 

@@ -33,6 +33,12 @@ internal interface IMvccView
     Leases.ILeaseView Leases { get; }
 
     /// <summary>
+    /// The server's opaque cluster record (membership) as of <see cref="AppliedIndex"/>; empty when none was ever set.
+    /// Never longer than <see cref="KvStore.ClusterRecordMaxBytes"/>; its bytes never change once set (a new record is a new array).
+    /// </summary>
+    ReadOnlyMemory<byte> ClusterRecord { get; }
+
+    /// <summary>
     /// The newest version of <paramref name="key"/> with a main revision at most <paramref name="revision"/>, a
     /// tombstone included; false when the key had no version by then (or compaction removed it).
     /// </summary>

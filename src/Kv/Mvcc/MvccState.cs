@@ -44,6 +44,9 @@ internal sealed partial class MvccState : IMvccState
     /// <summary>Number of retained versions, tombstones included.</summary>
     public long EntryCount { get; private set; }
 
+    /// <summary>The server's opaque cluster record; empty until one is set. Replaced whole, never changed in place.</summary>
+    public ReadOnlyMemory<byte> ClusterRecord { get; private set; } = ReadOnlyMemory<byte>.Empty;
+
     public static long EntryCost(int keyLength, int valueLength) => keyLength + valueLength + RevisionOverheadBytes;
 
     public void SetApplied(ulong raftIndex)
@@ -55,6 +58,13 @@ internal sealed partial class MvccState : IMvccState
         }
 
         AppliedIndex = raftIndex;
+    }
+
+    public void SetClusterRecord(byte[] record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ClusterRecordLength.ThrowIfTooLong(record.Length, nameof(record));
+        ClusterRecord = record;
     }
 
     /// <summary>Adds one version of one key, at revision <see cref="CurrentRevision"/> + 1.</summary>

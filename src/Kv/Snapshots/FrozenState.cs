@@ -6,7 +6,7 @@ namespace RaftKv.Kv.Snapshots;
 
 /// <summary>
 /// An immutable copy of everything a snapshot holds, taken from a <see cref="MvccState"/> in one O(versions) pass
-/// of reference and struct copies: the scalars, the alarms, the keys in key order, and every version of every key
+/// of reference and struct copies: the scalars, the alarms, the cluster record, the keys in key order, and every version of every key
 /// (oldest first) in one flat array, key <c>k</c> owning <c>[starts[k], starts[k + 1])</c>. Nothing here points
 /// into the live state's mutable structures (compaction shifts history arrays in place), only to keys and values,
 /// which are immutable <see cref="ByteString"/>s; so it can be read from any thread while the store moves on.
@@ -25,6 +25,7 @@ internal sealed class FrozenState
         AppliedIndex = state.AppliedIndex;
         CurrentRevision = state.CurrentRevision;
         CompactRevision = state.CompactRevision;
+        ClusterRecord = state.ClusterRecord; // immutable: the state replaces it whole, never in place
         this.alarms = alarms;
         this.keys = keys;
         this.starts = starts;
@@ -36,6 +37,9 @@ internal sealed class FrozenState
     public long CurrentRevision { get; }
 
     public long CompactRevision { get; }
+
+    /// <summary>The server's opaque cluster record; empty when none was set.</summary>
+    public ReadOnlyMemory<byte> ClusterRecord { get; }
 
     /// <summary>The raised alarms in (member, type) order.</summary>
     public ReadOnlySpan<(ulong MemberId, AlarmType Type)> Alarms => alarms;

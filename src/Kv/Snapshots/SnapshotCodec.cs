@@ -8,14 +8,17 @@ namespace RaftKv.Kv.Snapshots;
 /// The records of a store snapshot, streamed key by key from a <see cref="FrozenState"/> (never serialized into one
 /// buffer): magic and format version; applied index, current and compact revision; the alarms; then each key (in
 /// key order) with its versions (oldest first); from format 2 the leases (count, then id and granted TTL each, in id
-/// order; from format 3 each also with its checkpointed remaining TTL, 0 for none); then an end marker. The change
-/// log and the lease attachments are rebuilt on restore (a key is attached to the lease its newest version names);
-/// format 1, written before leases, restores with none; format 2, written before checkpoints, with no checkpoints.
+/// order; from format 3 each also with its checkpointed remaining TTL, 0 for none); from format 4 the cluster record
+/// (a blob, empty for none); then an end marker. The change log and the lease attachments are rebuilt on restore (a
+/// key is attached to the lease its newest version names); format 1, written before leases, restores with none;
+/// format 2, written before checkpoints, with no checkpoints; format 3, written before the cluster record, with an
+/// empty one.
 /// </summary>
 internal static class SnapshotCodec
 {
     private const long Magic = 0x3153_5356_4B54_4652; // "RFTKVSS1" little-endian
-    private const int FormatVersion = 3;
+    private const int FormatVersion = 4;
+    private const int FormatBeforeClusterRecord = 3;
     private const int FormatBeforeCheckpoints = 2;
     private const int FormatBeforeLeases = 1;
     private const int EndMarker = 0x2144_4E45; // "END!"
@@ -29,12 +32,13 @@ internal static class SnapshotCodec
     public static void Write(FrozenState state, Stream destination) => Write(state, destination, FormatVersion);
 
     /// <summary>
-    /// Writes the snapshot in an older <paramref name="format"/> (1: no leases, 2: no checkpoints) as the versions
-    /// before wrote it: for the tests that a snapshot of an older member still restores. What it cannot hold is left out.
+    /// Writes the snapshot in an older <paramref name="format"/> (1: no leases, 2: no checkpoints, 3: no cluster record)
+    /// as the versions before wrote it: for the tests that a snapshot of an older member still restores. What it cannot
+    /// hold is left out.
     /// </summary>
     internal static void Write(FrozenState state, Stream destination, int format)
     {
-        if (format is not (FormatVersion or FormatBeforeCheckpoints or FormatBeforeLeases))
+        if (!IsKnown(format))
         {
             throw new ArgumentOutOfRangeException(nameof(format), format, "not a snapshot format this version writes");
         }
@@ -87,9 +91,16 @@ internal static class SnapshotCodec
             }
         }
 
+        if (format >= FormatVersion)
+        {
+            writer.WriteBlob(state.ClusterRecord.Span);
+        }
+
         writer.WriteInt32(EndMarker);
         writer.Finish();
     }
+
+    private static bool IsKnown(int format) => format is FormatVersion or FormatBeforeClusterRecord or FormatBeforeCheckpoints or FormatBeforeLeases;
 
     /// <summary>
     /// The exact number of bytes <see cref="Write(FrozenState, Stream)"/> writes for <paramref name="state"/>: each record size below
@@ -100,11 +111,12 @@ internal static class SnapshotCodec
     {
         const int FieldsBefore = sizeof(long) + sizeof(int) + (3 * sizeof(long)) + sizeof(int); // magic .. alarm count
         const int AlarmBytes = sizeof(long) + sizeof(int);
-        const int FieldsAfter = sizeof(long) + sizeof(int) + sizeof(int); // key count, lease count, end marker
+        const int FieldsAfter = sizeof(long) + sizeof(int) + sizeof(int) + sizeof(int); // key count, lease count, cluster record length, end marker
         const int LeaseBytes = 3 * sizeof(long); // id, granted TTL, remaining TTL
         const int VersionBytes = sizeof(long) + sizeof(int) + 1; // main, sub, flags
         const int ValueFieldBytes = (3 * sizeof(long)) + sizeof(int); // create revision, version, lease, value length
-        long payload = FieldsBefore + ((long)state.Alarms.Length * AlarmBytes) + FieldsAfter + ((long)state.Leases.Length * LeaseBytes);
+        long payload = FieldsBefore + ((long)state.Alarms.Length * AlarmBytes) + FieldsAfter + ((long)state.Leases.Length * LeaseBytes)
+            + state.ClusterRecord.Length;
         for (var k = 0; k < state.KeyCount; k++)
         {
             var versions = state.Versions(k);
@@ -144,7 +156,7 @@ internal static class SnapshotCodec
         }
 
         var version = reader.ReadInt32();
-        if (version is not (FormatVersion or FormatBeforeCheckpoints or FormatBeforeLeases))
+        if (!IsKnown(version))
         {
             throw new KvSnapshotCorruptException($"snapshot format {version} is not supported (expected {FormatVersion})");
         }
@@ -204,6 +216,12 @@ internal static class SnapshotCodec
         if (version != FormatBeforeLeases)
         {
             ReadLeases(reader, state, withCheckpoints: version != FormatBeforeCheckpoints);
+        }
+
+        if (version >= FormatVersion)
+        {
+            // ReadBlob refuses a longer length before reading it; the state checks the limit again, as everything it restores.
+            state.SetClusterRecord(reader.ReadBlob(KvStore.ClusterRecordMaxBytes, "cluster record"));
         }
 
         if (reader.ReadInt32() != EndMarker)
