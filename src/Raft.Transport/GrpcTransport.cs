@@ -14,7 +14,10 @@ public sealed class GrpcTransport : IRaftTransport
 {
     private readonly TransportOptions _options;
     private readonly ILogger _logger;
-    private readonly Dictionary<ulong, PeerSender> _senders = [];
+    // Replaced whole (copy on write) under _peersLock, read without it: Send runs on the Raft loop.
+    private volatile Dictionary<ulong, PeerSender> _senders = [];
+    private readonly Lock _peersLock = new();
+    private IReadOnlyDictionary<ulong, Uri> _peers;
     private IRaftInbox? _inbox;
 
     /// <summary>Creates the transport; nothing connects until <see cref="Start"/>.</summary>
@@ -24,6 +27,7 @@ public sealed class GrpcTransport : IRaftTransport
         options.Validate();
         _options = options;
         _logger = logger ?? NullLogger.Instance;
+        _peers = options.Peers;
         Snapshots = new SnapshotReceiver(this);
     }
 
@@ -52,12 +56,52 @@ public sealed class GrpcTransport : IRaftTransport
     public void Start(IRaftInbox inbox)
     {
         ArgumentNullException.ThrowIfNull(inbox);
-        if (Interlocked.CompareExchange(ref _inbox, inbox, null) is not null) throw new InvalidOperationException("already started");
-        foreach (var (id, address) in _options.Peers)
+        lock (_peersLock)
         {
-            if (id == _options.LocalId) continue;
-            _senders[id] = new PeerSender(_options, id, address, inbox, _logger);
+            if (Interlocked.CompareExchange(ref _inbox, inbox, null) is not null) throw new InvalidOperationException("already started");
+            var senders = new Dictionary<ulong, PeerSender>();
+            foreach (var (id, address) in _peers)
+            {
+                if (id == _options.LocalId) continue;
+                senders[id] = new PeerSender(_options, id, address, inbox, _logger);
+            }
+            _senders = senders;
         }
+    }
+
+    /// <summary>The peers sent to now (ids and peer URLs).</summary>
+    public IReadOnlyDictionary<ulong, Uri> Peers
+    {
+        get
+        {
+            lock (_peersLock) return _peers;
+        }
+    }
+
+    /// <summary>
+    /// Replaces the set of peers (ids and peer URLs; this node's own id is ignored), as a membership change does: a new
+    /// peer gets a sender, a removed one is disconnected (what was queued for it is dropped), one whose URL changed is
+    /// reconnected. Thread-safe; before <see cref="Start"/> it replaces <see cref="TransportOptions.Peers"/>.
+    /// </summary>
+    public void SetPeers(IReadOnlyDictionary<ulong, Uri> peers)
+    {
+        ArgumentNullException.ThrowIfNull(peers);
+        var retired = new List<PeerSender>();
+        lock (_peersLock)
+        {
+            _peers = peers.Where(p => p.Key != _options.LocalId).ToDictionary(p => p.Key, p => p.Value);
+            if (Inbox is not { } inbox) return;
+            var current = _senders;
+            var next = new Dictionary<ulong, PeerSender>();
+            foreach (var (id, address) in _peers)
+            {
+                if (current.TryGetValue(id, out var sender) && sender.Address == address) next[id] = sender;
+                else next[id] = new PeerSender(_options, id, address, inbox, _logger);
+            }
+            retired.AddRange(current.Where(c => !next.TryGetValue(c.Key, out var kept) || !ReferenceEquals(kept, c.Value)).Select(c => c.Value));
+            _senders = next;
+        }
+        foreach (var sender in retired) _ = sender.DisposeAsync().AsTask();
     }
 
     /// <inheritdoc />
@@ -99,7 +143,12 @@ public sealed class GrpcTransport : IRaftTransport
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        foreach (var sender in _senders.Values) await sender.DisposeAsync().ConfigureAwait(false);
-        _senders.Clear();
+        Dictionary<ulong, PeerSender> senders;
+        lock (_peersLock)
+        {
+            senders = _senders;
+            _senders = [];
+        }
+        foreach (var sender in senders.Values) await sender.DisposeAsync().ConfigureAwait(false);
     }
 }

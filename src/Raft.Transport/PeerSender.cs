@@ -27,6 +27,9 @@ internal sealed partial class PeerSender : IAsyncDisposable
     private long _dropped;
     private int _unreachableReported;
 
+    /// <summary>The peer URL this sender connects to.</summary>
+    public Uri Address => _address;
+
     public PeerSender(TransportOptions options, ulong peerId, Uri address, IRaftInbox inbox, ILogger logger)
     {
         _options = options;

@@ -45,13 +45,15 @@ internal static class ServeCommand
             Server.Watch.WatchLimits.Default.StreamsMax, 1, 1_000_000);
         var maxWatchers = EnvOption.Int64("--max-watchers-per-stream", "Watchers on one Watch stream; beyond, a create is answered cancelled with the reason",
             Server.Watch.WatchLimits.Default.WatchersPerStreamMax, 1, 10_000_000);
+        var maxLearners = EnvOption.Int64("--max-learners", "Learners the cluster may have at once (as etcd: 1); beyond, MemberAdd --learner is refused",
+            1, 0, Server.Cluster.MembershipChanges.MaxMembers);
         var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
         var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");
         var exitOnStdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "Stop when standard input closes (used by 'raftkv cluster')", Hidden = true };
 
         var command = new Command("serve", "Run a raftkv member");
         foreach (var o in new Option[] { name, dataDir, listenClient, advertiseClient, listenPeer, advertisePeer, listenHttp, initialCluster, clusterState,
-                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, maxWatchStreams, maxWatchers, faults, logLevel, exitOnStdinEof })
+                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, maxWatchStreams, maxWatchers, maxLearners, faults, logLevel, exitOnStdinEof })
         {
             command.Options.Add(o);
         }
@@ -120,6 +122,7 @@ internal static class ServeCommand
                     WatchProgressNotifyInterval = progressEvery,
                     MaxWatchStreams = (int)parse.GetValue(maxWatchStreams),
                     MaxWatchersPerStream = (int)parse.GetValue(maxWatchers),
+                    MaxLearners = (int)parse.GetValue(maxLearners),
                     LeaseCheckpointInterval = parse.GetValue(leaseCheckpoint) ? checkpointEvery : null,
                     AllowFaultInjection = parse.GetValue(faults),
                 };

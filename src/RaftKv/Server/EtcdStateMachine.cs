@@ -42,7 +42,19 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         Watches = new WatchHub(store, watchLimits ?? WatchLimits.Default);
+        _members = Cluster.MemberTable.Decode(store.ClusterRecord.Span);
     }
+
+    private volatile Cluster.MemberTable _members;
+
+    /// <summary>The member table as of the last applied entry (empty before the bootstrap entries are applied).</summary>
+    public Cluster.MemberTable Members => _members;
+
+    /// <summary>
+    /// Called on the apply thread when the member table changes: a configuration change applied, a snapshot restored
+    /// or installed. Must be quick and must not throw.
+    /// </summary>
+    public Action<Cluster.MemberTable>? MembersChanged { get; set; }
 
     /// <summary>The store.</summary>
     public KvStore Store => _store;
@@ -63,6 +75,7 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
     /// <remarks>Null for an entry the store already holds (see the type's remarks): its proposer, if any, learns nothing.</remarks>
     public object? Apply(in Entry entry)
     {
+        if (entry.Type == EntryType.ConfChange) return ApplyConfChange(entry);
         if (entry.Data.IsEmpty)
         {
             _store.MarkAppliedIfNew(entry.Index); // a new leader's no-op
@@ -73,6 +86,26 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
         if (result is not null) Applied?.Invoke(result);
         return result;
     }
+
+    // The member table follows every configuration change, in the same atomic write as the applied index. The host
+    // has already decoded the entry (and made it take effect in Raft), so it decodes here too; the table's apply is
+    // total. The result, for the proposer, is the new table.
+    private Cluster.MemberTable? ApplyConfChange(in Entry entry)
+    {
+        var change = ConfChange.Decode(entry.Data.Span);
+        var next = _members.Apply(change);
+        if (!_store.SetClusterRecordIfNew(entry.Index, next.Encode())) return null; // the store is ahead: it holds this change already
+        SetMembers(next);
+        return next;
+    }
+
+    private void SetMembers(Cluster.MemberTable table)
+    {
+        _members = table;
+        MembersChanged?.Invoke(table);
+    }
+
+    private void ReloadMembers() => SetMembers(Cluster.MemberTable.Decode(_store.ClusterRecord.Span));
 
     /// <inheritdoc />
     /// <remarks>
@@ -113,6 +146,7 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
             if (_store.AppliedIndex < held)
                 throw new InvalidDataException($"the snapshot says the store holds index {held}, but it holds only {_store.AppliedIndex}: " +
                     "state was lost that the Raft log no longer has; restore the data directory from a backup or replace the member");
+            ReloadMembers();
             return; // the store is already there: it switched when the payload arrived, or it is our own snapshot
         }
         // Read in place when the bytes are an array (they are, from storage and transport): no second copy of the state.
@@ -121,6 +155,7 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
             : new MemoryStream(snapshot.ToArray(), writable: false);
         _store.ReplaceWith(stream);
         Watches.Reset();
+        ReloadMembers();
     }
 
     /// <inheritdoc />

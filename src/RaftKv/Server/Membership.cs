@@ -18,6 +18,9 @@ public sealed class Membership
         ClusterId = clusterId;
     }
 
+    /// <summary>A membership learned from the cluster itself (a member joining with --initial-cluster-state existing).</summary>
+    public static Membership Of(IReadOnlyList<Member> members, ulong clusterId) => new(members, clusterId);
+
     /// <summary>Members in the order given.</summary>
     public IReadOnlyList<Member> Members { get; }
 

@@ -21,7 +21,31 @@ public sealed class NodeContext
         LeaseIds = new Leases.LeaseIdGenerator(settings.Self.Id, DateTimeOffset.UtcNow);
         machine.Applied = LeaseClock.OnApplied;
         Concurrency = new Concurrency.ConcurrencyHub(this, Server.Concurrency.ConcurrencyLimits.Default);
+        MembershipChanges = new Cluster.MembershipChanges(this);
     }
+
+    /// <summary>Identifies the cluster in headers and between members.</summary>
+    public ulong ClusterId => Settings.Membership.ClusterId;
+
+    /// <summary>The members as this member has applied them (the replicated member table).</summary>
+    public Cluster.MemberTable Members => Machine.Members;
+
+    /// <summary>MemberAdd, MemberRemove, MemberUpdate, MemberPromote and attribute publication.</summary>
+    public Cluster.MembershipChanges MembershipChanges { get; }
+
+    private readonly TaskCompletionSource _removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once this member knows it was removed from the cluster; the server then stops.</summary>
+    public Task Removed => _removed.Task;
+
+    /// <summary>Records that this member was removed from the cluster (from the applied table, or from its peers).</summary>
+    public void MarkRemoved() => _removed.TrySetResult();
+
+    /// <summary>Clients of other members' peer-port membership calls.</summary>
+    public Cluster.PeerClusterClients PeerClients { get; } = new();
+
+    /// <summary>A member's name: as published in the member table, else as in --initial-cluster, else its hex id.</summary>
+    public string NameOf(ulong id) => Members.Find(id) is { IsStarted: true } m ? m.Name : Settings.Membership.NameOf(id);
 
     public ServerSettings Settings { get; }
     public RaftHost Host { get; }
@@ -59,7 +83,7 @@ public sealed class NodeContext
     public ResponseHeader Header(ResponseHeader? header = null)
     {
         header ??= new ResponseHeader();
-        header.ClusterId = Settings.Membership.ClusterId;
+        header.ClusterId = ClusterId;
         header.MemberId = Settings.Self.Id;
         header.RaftTerm = Host.Status?.Term ?? 0;
         if (header.Revision == 0) header.Revision = Machine.Store.Revision;

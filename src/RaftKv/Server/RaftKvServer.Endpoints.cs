@@ -40,6 +40,7 @@ public static partial class RaftKvServer
         app.MapGrpcService<Etcd.KvService>();
         app.MapGrpcService<Etcd.MaintenanceService>();
         app.MapGrpcService<Etcd.ClusterService>();
+        app.MapGrpcService<Cluster.PeerClusterService>();
         app.MapGrpcService<Etcd.WatchService>();
         app.MapGrpcService<Etcd.LeaseService>();
         app.MapGrpcService<Etcd.LockService>();

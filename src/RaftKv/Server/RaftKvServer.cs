@@ -19,6 +19,35 @@ public static partial class RaftKvServer
     public static async Task<int> RunAsync(ServerSettings settings, LogLevel logLevel, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        MemberIdentity? stored;
+        try
+        {
+            stored = DataDirectory.ReadIdentity(settings.DataDir);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"raftkv serve: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        if (settings.InitialClusterState == InitialClusterState.Existing)
+        {
+            // A joiner learns its id and the cluster's from the running members the first time; after that its
+            // data directory remembers them (the flags' hashed ids describe the cluster's first members only).
+            if (stored is null)
+            {
+                var (joined, error) = await Cluster.ClusterJoin.ResolveAsync(settings, cancellationToken).ConfigureAwait(false);
+                if (joined is null)
+                {
+                    await Console.Error.WriteLineAsync($"raftkv serve: {error}").ConfigureAwait(false);
+                    return 1;
+                }
+                settings = settings with { Membership = joined };
+            }
+            else if (stored.Name == settings.Name)
+            {
+                settings = settings with { Membership = Rejoined(settings, stored) };
+            }
+        }
         var self = settings.Self;
         var identity = new MemberIdentity(self.Name, self.Id, settings.Membership.ClusterId,
             string.Join(",", settings.Membership.Members.Select(m => $"{m.Name}={m.PeerUrl.GetLeftPart(UriPartial.Authority)}")));
@@ -26,7 +55,6 @@ public static partial class RaftKvServer
         DurableStorage storage;
         try
         {
-            var stored = DataDirectory.ReadIdentity(settings.DataDir);
             if (stored is not null && DataDirectory.Mismatch(stored, identity, settings.DataDir) is { } mismatch)
             {
                 await Console.Error.WriteLineAsync($"raftkv serve: {mismatch}").ConfigureAwait(false);
@@ -41,7 +69,16 @@ public static partial class RaftKvServer
                     await Console.Error.WriteLineAsync($"raftkv serve: {DataDirectory.MemberPath(settings.DataDir)} holds a Raft log but no identity.json; refusing to guess whose it is").ConfigureAwait(false);
                     return 1;
                 }
+                // A new cluster's configuration is the head of its log, the same entries on every first member; a
+                // joiner's log starts empty and it learns the configuration from the leader, from index 1 or a snapshot.
+                if (settings.InitialClusterState == InitialClusterState.New) Bootstrap(storage, settings.Membership);
                 DataDirectory.WriteIdentity(settings.DataDir, identity);
+            }
+            else if (BootstrapMissing(storage) is { } legacy)
+            {
+                storage.Dispose();
+                await Console.Error.WriteLineAsync($"raftkv serve: {legacy}").ConfigureAwait(false);
+                return 1;
             }
         }
         catch (Exception e) when (e is StorageException or InvalidDataException or IOException or UnauthorizedAccessException)
@@ -59,6 +96,12 @@ public static partial class RaftKvServer
         catch (Exception e) when (e is Kv.Backend.BackendFormatException or Kv.Backend.Snapshots.StateDirectoryCorruptException or IOException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"raftkv serve: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        if (stateMachineOpened.Members.WasRemoved(self.Id))
+        {
+            stateMachineOpened.Dispose();
+            await Console.Error.WriteLineAsync($"raftkv serve: {Removed(self)}").ConfigureAwait(false);
             return 1;
         }
         // Request handlers may block briefly on the store's lock; a few spare pool threads keep bursts of client
@@ -103,10 +146,14 @@ public static partial class RaftKvServer
             o.EnableDetailedErrors = false;
         });
 
-        var peers = settings.Membership.Members.Where(m => m.Id != self.Id).ToDictionary(m => m.Id, m => m.PeerUrl);
+        NodeContext? nodeContext = null; // created after Build (it needs the app's loggers); resolved lazily by services
+        string NameOf(ulong id) => nodeContext?.NameOf(id) ?? settings.Membership.NameOf(id);
+        var peers = stateMachineOpened.Members.IsEmpty
+            ? settings.Membership.Members.Where(m => m.Id != self.Id).ToDictionary(m => m.Id, m => m.PeerUrl)
+            : PeersOf(stateMachineOpened.Members, self.Id);
         var transport = new GrpcTransport(new TransportOptions
         {
-            LocalId = self.Id, ClusterId = settings.Membership.ClusterId, Peers = peers, NameOf = settings.Membership.NameOf,
+            LocalId = self.Id, ClusterId = settings.Membership.ClusterId, Peers = peers, NameOf = NameOf,
             LocalName = self.Name, LocalClientUrls = settings.AdvertiseClientUrls.Select(u => u.GetLeftPart(UriPartial.Authority)).ToArray(),
             SnapshotPayloads = stateMachineOpened.UsesPayloads ? stateMachineOpened : null,
         });
@@ -114,10 +161,11 @@ public static partial class RaftKvServer
         RaftKv.Http.HttpServices.Add(builder.Services);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
         builder.Services.AddSingleton(settings);
-        NodeContext? nodeContext = null; // created after Build (it needs the app's loggers); resolved lazily by services
         builder.Services.AddSingleton(_ => nodeContext ?? throw new InvalidOperationException("node not ready"));
         builder.Services.AddHostedService<Leases.LeaseExpiry>();
         builder.Services.AddHostedService<Leases.LeaseCheckpointer>();
+        builder.Services.AddHostedService<Cluster.MemberPublisher>();
+        builder.Services.AddHostedService<Cluster.RemovalDetector>();
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raftkv");
@@ -129,10 +177,10 @@ public static partial class RaftKvServer
             Raft = new RaftConfig
             {
                 Id = self.Id,
-                Voters = settings.Membership.Members.Select(m => m.Id).ToArray(),
+                Voters = [], // the configuration is in the log (see Bootstrap) and in snapshots
                 ElectionTimeoutTicks = electionTicks,
                 HeartbeatTimeoutTicks = 1,
-                NameOf = settings.Membership.NameOf,
+                NameOf = NameOf,
                 PreVote = true,
                 CheckQuorum = true,
                 // A member that boots campaigns within one heartbeat to one timeout, not after a whole timeout: after
@@ -145,6 +193,12 @@ public static partial class RaftKvServer
         var node = new NodeContext(settings, host, stateMachine, transport);
         transport.ForwardHandler = (command, ct) => Leases.LeaseGateway.TryAnswerForwarded(node.Leases, command, ct) ?? node.Proposer.HandleForwardedAsync(command, ct);
         nodeContext = node;
+        stateMachine.MembersChanged = table =>
+        {
+            if (table.IsEmpty) return;
+            transport.SetPeers(PeersOf(table, self.Id));
+            if (table.WasRemoved(self.Id)) node.MarkRemoved();
+        };
 
         MapEndpoints(app, settings, node);
 
@@ -166,7 +220,7 @@ public static partial class RaftKvServer
             settings.ListenHttpUrls.Count == 0 ? "-" : string.Join(",", settings.ListenHttpUrls), storage.LastIndex, storage.HardState.Term);
         try
         {
-            await Task.WhenAny(app.WaitForShutdownAsync(cancellationToken), host.Completion).ConfigureAwait(false);
+            await Task.WhenAny(app.WaitForShutdownAsync(cancellationToken), host.Completion, node.Removed).ConfigureAwait(false);
         }
         finally
         {
@@ -179,8 +233,53 @@ public static partial class RaftKvServer
             await Console.Error.WriteLineAsync($"raftkv serve: stopped by a fatal error: {host.Completion.Exception?.GetBaseException().Message}").ConfigureAwait(false);
             return 1;
         }
+        if (node.Removed.IsCompleted)
+        {
+            await Console.Error.WriteLineAsync($"raftkv serve: {Removed(self)}").ConfigureAwait(false);
+            return 0;
+        }
         LogStopped(logger, self.Name);
         return 0;
+    }
+
+    private static string Removed(Member self) =>
+        $"member '{self.Name}' ({self.Id:x16}) has been removed from the cluster; it may not rejoin with this data directory: " +
+        "wipe it and add the member again (etcdctl member add) to bring it back";
+
+    // The first members' configuration as committed entries at the head of the log, in id order, so that every first
+    // member writes the same bytes whatever order its --initial-cluster lists them in.
+    private static void Bootstrap(DurableStorage storage, Membership membership)
+    {
+        var voters = membership.Members.OrderBy(m => m.Id).Select(m => (m.Id, (ReadOnlyMemory<byte>)Google.Protobuf.MessageExtensions.ToByteArray(new Cluster.MemberChange
+        {
+            Member = new RaftKv.Etcd.Api.Member { ID = m.Id, Name = m.Name, PeerURLs = { m.PeerUrl.GetLeftPart(UriPartial.Authority) } },
+        }))).ToArray();
+        storage.Save(RaftBootstrap.InitialHardState(voters.Length), RaftBootstrap.InitialEntries(voters), null, mustSync: true);
+    }
+
+    // A data directory from before the configuration lived in the log: its log starts with a normal entry and no
+    // snapshot holds a configuration, so this version would never learn its voters.
+    private static string? BootstrapMissing(DurableStorage storage)
+    {
+        if (storage.Snapshot is not null || storage.LastIndex == 0 || storage.FirstIndex > 1) return null;
+        var first = new List<Entry>(1);
+        if (storage.GetEntries(1, 2, long.MaxValue, first) != LogLookup.Ok || first.Count == 0 || first[0].Type == EntryType.ConfChange) return null;
+        return "this data directory was written by a raftkv that kept the cluster's configuration outside the Raft log; " +
+            "this version cannot read it: start the member with a fresh data directory (and restore a snapshot with etcdctl if its data is needed)";
+    }
+
+    // A joined member restarting: its id and cluster id are the data directory's, the other members the flags'.
+    private static Membership Rejoined(ServerSettings settings, MemberIdentity stored) =>
+        Membership.Of([.. settings.Membership.Members.Select(m => m.Name == stored.Name ? m with { Id = stored.MemberId } : m)], stored.ClusterId);
+
+    private static Dictionary<ulong, Uri> PeersOf(Cluster.MemberTable table, ulong self)
+    {
+        var peers = new Dictionary<ulong, Uri>();
+        foreach (var m in table.Members)
+        {
+            if (m.Id != self && m.PeerUrls.Count > 0 && Uri.TryCreate(m.PeerUrls[0], UriKind.Absolute, out var url)) peers[m.Id] = url;
+        }
+        return peers;
     }
 
     /// <summary>The store the flags ask for: on disk under <c>member/state</c> (opened in place), or empty in memory.</summary>

@@ -5,7 +5,7 @@ public enum InitialClusterState
 {
     /// <summary>Bootstrap a new cluster from --initial-cluster.</summary>
     New,
-    /// <summary>Join a running cluster (needs membership changes; not supported yet).</summary>
+    /// <summary>Join a running cluster that has added this member (MemberAdd) already.</summary>
     Existing,
 }
 
@@ -51,6 +51,8 @@ public sealed record ServerSettings
     /// (--experimental-enable-lease-checkpoint=false). On by default, unlike etcd: see <see cref="Leases.LeaseCheckpointer"/>.
     /// </summary>
     public TimeSpan? LeaseCheckpointInterval { get; init; } = Leases.LeaseCheckpointer.DefaultInterval;
+    /// <summary>Learners the cluster may have at once (etcd's --max-learners).</summary>
+    public int MaxLearners { get; init; } = 1;
     public required bool AllowFaultInjection { get; init; }
 
     /// <summary>This member.</summary>
@@ -68,8 +70,8 @@ public sealed record ServerSettings
         var ports = s.ListenClientUrls.Concat(s.ListenPeerUrls).Concat(s.ListenHttpUrls).GroupBy(u => (u.Host, u.Port)).FirstOrDefault(g => g.Count() > 1);
         if (ports is not null) return $"{ports.Key.Host}:{ports.Key.Port} is given for more than one of --listen-client-urls, --listen-peer-urls, --listen-http-urls";
         if (ServerLimits.Validate(s.MaxRequestBytes, s.QuotaBackendBytes, s.Backend) is { } limits) return limits;
-        if (s.InitialClusterState == InitialClusterState.Existing && !Directory.Exists(Path.Combine(s.DataDir, "member")))
-            return "--initial-cluster-state existing needs a data directory of a member (adding members to a running cluster is not supported yet)";
+        if (s.InitialClusterState == InitialClusterState.Existing && s.Membership.Members.All(m => m.Name == s.Name))
+            return "--initial-cluster-state existing needs --initial-cluster to name at least one running member besides this one";
         return null;
     }
 

@@ -41,7 +41,9 @@ public sealed class MemberProcess : IAsyncDisposable
     /// <summary>The running process's id (for /proc/PID/status); null when not started.</summary>
     public int? Pid => _process?.Id;
 
-    public string OutputTail(int lines = 40) => string.Join('\n', _output.TakeLast(lines).Select(l => $"{Name} | {l}"));
+    // ASP.NET Core's per-request lines (debug level) would crowd out the member's own in a diagnostic tail.
+    public string OutputTail(int lines = 40) => string.Join('\n', _output.Where(l => !l.Contains("Microsoft.AspNetCore.Hosting.Diagnostics", StringComparison.Ordinal)
+        && !l.Contains("Microsoft.AspNetCore.Routing.EndpointMiddleware", StringComparison.Ordinal)).TakeLast(lines).Select(l => $"{Name} | {l}"));
 
     public IReadOnlyCollection<string> Output => _output;
 

@@ -11,17 +11,29 @@ public sealed class ProcessCluster : IAsyncDisposable
     // a first election plus status polls has taken over 20 s; a real failure to elect still fails, only later.
     public static readonly TimeSpan ElectionBound = TimeSpan.FromSeconds(45);
 
-    private ProcessCluster(string root, IReadOnlyList<MemberProcess> members)
+    private readonly List<MemberProcess> _members;
+    private readonly List<MemberProcess> _dropped = [];
+    private readonly string _token;
+
+    private ProcessCluster(string root, IReadOnlyList<MemberProcess> members, string token)
     {
         Root = root;
-        Members = members;
+        _members = [.. members];
+        _token = token;
     }
 
     public string Root { get; }
 
-    public IReadOnlyList<MemberProcess> Members { get; }
+    /// <summary>The members this test runs now (those <see cref="Drop"/> took out are not listed); a copy, safe to enumerate while members change.</summary>
+    public IReadOnlyList<MemberProcess> Members
+    {
+        get
+        {
+            lock (_members) return [.. _members];
+        }
+    }
 
-    public string InitialCluster => string.Join(",", Members.Select(m => $"{m.Name}={m.PeerUrl}"));
+    public string InitialCluster => string.Join(",", _members.Select(m => $"{m.Name}={m.PeerUrl}"));
 
     public string ClientEndpoints => string.Join(",", Members.Select(m => $"127.0.0.1:{m.ClientPort}"));
 
@@ -32,18 +44,43 @@ public sealed class ProcessCluster : IAsyncDisposable
         var members = Enumerable.Range(0, size)
             .Select(i => new MemberProcess(((char)('A' + i)).ToString(), FreePorts.Next(), FreePorts.Next(), FreePorts.Next(), Path.Combine(root, ((char)('A' + i)).ToString())))
             .ToArray();
-        var cluster = new ProcessCluster(root, members);
-        foreach (var m in members)
-        {
-            m.ExtraArgs =
-            [
-                "--initial-cluster", cluster.InitialCluster, "--initial-cluster-token", token,
-                "--heartbeat-interval", HeartbeatMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--election-timeout", ElectionTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--log-level", "debug",
-            ];
-        }
+        var cluster = new ProcessCluster(root, members, token);
+        foreach (var m in members) m.ExtraArgs = cluster.ArgsFor("new");
         return cluster;
+    }
+
+    private string[] ArgsFor(string state) =>
+    [
+        "--initial-cluster", InitialCluster, "--initial-cluster-token", _token, "--initial-cluster-state", state,
+        "--heartbeat-interval", HeartbeatMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--election-timeout", ElectionTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--log-level", "debug",
+    ];
+
+    /// <summary>
+    /// A new member (not started) with free ports and its own data directory, set to join with
+    /// <c>--initial-cluster-state existing</c> and an --initial-cluster of the members listed now plus itself. The
+    /// cluster must have added it (MemberAdd with <see cref="MemberProcess.PeerUrl"/>) before it starts.
+    /// </summary>
+    public MemberProcess AddMember(string name)
+    {
+        lock (_members)
+        {
+            if (_members.Concat(_dropped).Any(m => m.Name == name)) throw new ArgumentException($"member name {name} was used already", nameof(name));
+            var member = new MemberProcess(name, FreePorts.Next(), FreePorts.Next(), FreePorts.Next(), Path.Combine(Root, name));
+            _members.Add(member);
+            member.ExtraArgs = ArgsFor("existing");
+            return member;
+        }
+    }
+
+    /// <summary>Takes a member out of <see cref="Members"/> (it was removed from the cluster); it is still disposed at the end.</summary>
+    public void Drop(MemberProcess member)
+    {
+        lock (_members)
+        {
+            if (_members.Remove(member)) _dropped.Add(member);
+        }
     }
 
     public static async Task<ProcessCluster> StartAsync(int size)
@@ -74,7 +111,7 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var m in Members) await m.DisposeAsync().ConfigureAwait(false);
+        foreach (var m in _members.Concat(_dropped)) await m.DisposeAsync().ConfigureAwait(false);
         try
         {
             Directory.Delete(Root, recursive: true);

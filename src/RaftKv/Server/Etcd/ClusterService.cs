@@ -1,50 +1,55 @@
 using Grpc.Core;
 using RaftKv.Etcd.Api;
+using RaftKv.Server.Cluster;
 
 namespace RaftKv.Server.Etcd;
 
-/// <summary>etcd's Cluster service. Membership is fixed at bootstrap for now: the list works, changes are refused.</summary>
-public sealed class ClusterService(NodeContext node) : Cluster.ClusterBase
+/// <summary>
+/// etcd's Cluster service over the replicated member table. Changes go through the leader as configuration changes
+/// of the Raft log (<see cref="MembershipChanges"/>); MemberList answers from this member's applied table, after a
+/// read barrier when the request asks to be linearizable (etcd 3.5's flag; without it etcd also answers locally).
+/// </summary>
+public sealed class ClusterService(NodeContext node) : RaftKv.Etcd.Api.Cluster.ClusterBase
 {
-    private static readonly TimeSpan PingTimeout = TimeSpan.FromMilliseconds(500);
-
     public override async Task<MemberListResponse> MemberList(MemberListRequest request, ServerCallContext context)
     {
+        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        var response = new MemberListResponse { Header = node.Header() };
-        var members = node.Settings.Membership.Members;
-        var pings = members.Select(async m =>
-        {
-            var member = new RaftKv.Etcd.Api.Member { ID = m.Id, PeerURLs = { m.PeerUrl.GetLeftPart(UriPartial.Authority) } };
-            if (m.Id == node.Settings.Self.Id)
-            {
-                member.Name = m.Name;
-                member.ClientURLs.AddRange(node.Settings.AdvertiseClientUrls.Select(u => u.GetLeftPart(UriPartial.Authority)));
-                return member;
-            }
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-                timeout.CancelAfter(PingTimeout);
-                var reply = await node.Transport.PingAsync(m.Id, timeout.Token).ConfigureAwait(false);
-                member.Name = reply.Name;
-                member.ClientURLs.AddRange(reply.ClientUrls);
-            }
-            catch (Exception e) when (e is RpcException or OperationCanceledException)
-            {
-                // Like etcd's unstarted members: known peer URL, no name or client URLs.
-            }
-            return member;
-        });
-        response.Members.AddRange(await Task.WhenAll(pings).ConfigureAwait(false));
-        return response;
+        if (request.Linearizable) await node.Proposer.ReadBarrierAsync(context.CancellationToken).ConfigureAwait(false);
+        return new MemberListResponse { Header = node.Header(), Members = { List(node.Members) } };
     }
 
-    public override Task<MemberAddResponse> MemberAdd(MemberAddRequest request, ServerCallContext context) => throw EtcdErrors.Unsupported("adding members");
+    public override async Task<MemberAddResponse> MemberAdd(MemberAddRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var (added, table) = await node.MembershipChanges.RouteAsync(new ForwardedChange { Add = request }, context.CancellationToken).ConfigureAwait(false);
+        return new MemberAddResponse { Header = node.Header(), Member = added, Members = { List(table) } };
+    }
 
-    public override Task<MemberRemoveResponse> MemberRemove(MemberRemoveRequest request, ServerCallContext context) => throw EtcdErrors.Unsupported("removing members");
+    public override async Task<MemberRemoveResponse> MemberRemove(MemberRemoveRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var (_, table) = await node.MembershipChanges.RouteAsync(new ForwardedChange { Remove = request }, context.CancellationToken).ConfigureAwait(false);
+        return new MemberRemoveResponse { Header = node.Header(), Members = { List(table) } };
+    }
 
-    public override Task<MemberUpdateResponse> MemberUpdate(MemberUpdateRequest request, ServerCallContext context) => throw EtcdErrors.Unsupported("updating members");
+    public override async Task<MemberUpdateResponse> MemberUpdate(MemberUpdateRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var (_, table) = await node.MembershipChanges.RouteAsync(new ForwardedChange { Update = request }, context.CancellationToken).ConfigureAwait(false);
+        return new MemberUpdateResponse { Header = node.Header(), Members = { List(table) } };
+    }
 
-    public override Task<MemberPromoteResponse> MemberPromote(MemberPromoteRequest request, ServerCallContext context) => throw EtcdErrors.Unsupported("promoting learners");
+    public override async Task<MemberPromoteResponse> MemberPromote(MemberPromoteRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var (_, table) = await node.MembershipChanges.RouteAsync(new ForwardedChange { Promote = request }, context.CancellationToken).ConfigureAwait(false);
+        return new MemberPromoteResponse { Header = node.Header(), Members = { List(table) } };
+    }
+
+    private static IEnumerable<RaftKv.Etcd.Api.Member> List(MemberTable table) => table.Members.Select(m => m.ToProto());
 }

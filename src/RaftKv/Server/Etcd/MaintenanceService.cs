@@ -48,7 +48,7 @@ public sealed class MaintenanceService(NodeContext node) : Maintenance.Maintenan
         // aetcd's create_alarm() send it). etcd 3.4 takes any id, so one client could fill the alarm table with
         // made-up ones; raftkv refuses those here (and apply stays total if a flood reaches the log anyway).
         // Clearing stays open to any id, so an alarm left by a removed member can still be disarmed.
-        if (request.Action == AlarmRequest.Types.AlarmAction.Activate && request.MemberID != 0 && node.Settings.Membership.Find(request.MemberID) is null)
+        if (request.Action == AlarmRequest.Types.AlarmAction.Activate && request.MemberID != 0 && node.Members.Find(request.MemberID) is null)
             throw new RpcException(new Status(StatusCode.NotFound, "etcdserver: member not found"));
         if (request.Action is not (AlarmRequest.Types.AlarmAction.Activate or AlarmRequest.Types.AlarmAction.Deactivate))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"raftkv: unknown alarm action {(int)request.Action}"));
@@ -133,7 +133,7 @@ public sealed class MaintenanceService(NodeContext node) : Maintenance.Maintenan
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        if (node.Settings.Membership.Find(request.TargetID) is null)
+        if (node.Members.Find(request.TargetID) is not { IsLearner: false })
             throw new RpcException(new Status(StatusCode.NotFound, "etcdserver: bad leader transferee"));
         var status = await node.Host.TransferLeadershipAsync(request.TargetID, context.CancellationToken).ConfigureAwait(false);
         if (status is Raft.RequestStatus.NoLeader) throw EtcdErrors.NoLeader();

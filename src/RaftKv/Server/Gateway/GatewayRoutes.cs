@@ -32,7 +32,7 @@ internal static class GatewayRoutes
         var kv = KV.Descriptor;
         var watch = RaftKv.Etcd.Api.Watch.Descriptor;
         var lease = Lease.Descriptor;
-        var cluster = Cluster.Descriptor;
+        var cluster = RaftKv.Etcd.Api.Cluster.Descriptor;
         var maintenance = Maintenance.Descriptor;
         var auth = Auth.Descriptor;
         var routes = new (string Path, ProtoService Service, string Method)[]
