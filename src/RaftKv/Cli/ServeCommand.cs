@@ -47,13 +47,14 @@ internal static class ServeCommand
             Server.Watch.WatchLimits.Default.WatchersPerStreamMax, 1, 10_000_000);
         var maxLearners = EnvOption.Int64("--max-learners", "Learners the cluster may have at once (as etcd: 1); beyond, MemberAdd --learner is refused",
             1, 0, Server.Cluster.MembershipChanges.MaxMembers);
+        var autoPromote = EnvOption.Flag("--auto-promote-learners", "The leader promotes a learner by itself once it is in sync with the log (raftkv's own)");
         var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
         var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");
         var exitOnStdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "Stop when standard input closes (used by 'raftkv cluster')", Hidden = true };
 
         var command = new Command("serve", "Run a raftkv member");
         foreach (var o in new Option[] { name, dataDir, listenClient, advertiseClient, listenPeer, advertisePeer, listenHttp, initialCluster, clusterState,
-                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, maxWatchStreams, maxWatchers, maxLearners, faults, logLevel, exitOnStdinEof })
+                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, maxWatchStreams, maxWatchers, maxLearners, autoPromote, faults, logLevel, exitOnStdinEof })
         {
             command.Options.Add(o);
         }
@@ -123,6 +124,7 @@ internal static class ServeCommand
                     MaxWatchStreams = (int)parse.GetValue(maxWatchStreams),
                     MaxWatchersPerStream = (int)parse.GetValue(maxWatchers),
                     MaxLearners = (int)parse.GetValue(maxLearners),
+                    AutoPromoteLearners = parse.GetValue(autoPromote),
                     LeaseCheckpointInterval = parse.GetValue(leaseCheckpoint) ? checkpointEvery : null,
                     AllowFaultInjection = parse.GetValue(faults),
                 };

@@ -4,8 +4,11 @@ using RaftKv.Raft.Storage.Files;
 
 namespace RaftKv.Server;
 
-/// <summary>Who a data directory belongs to: written once at bootstrap, checked on every start.</summary>
-public sealed record MemberIdentity(string Name, ulong MemberId, ulong ClusterId, string InitialCluster);
+/// <summary>
+/// Who a data directory belongs to: written once at bootstrap, checked on every start. <c>Joined</c>: the member
+/// joined a running cluster (its id and the cluster's came from the members, not from hashing the flags).
+/// </summary>
+public sealed record MemberIdentity(string Name, ulong MemberId, ulong ClusterId, string InitialCluster, bool Joined = false);
 
 /// <summary>
 /// The layout of <c>--data-dir</c>: <c>member/</c> holds the write-ahead log and snapshots (Raft.Storage),

@@ -29,28 +29,27 @@ public static partial class RaftKvServer
             await Console.Error.WriteLineAsync($"raftkv serve: {e.Message}").ConfigureAwait(false);
             return 1;
         }
-        if (settings.InitialClusterState == InitialClusterState.Existing)
+        // A joiner learns its id and the cluster's from the running members the first time; after that its data
+        // directory remembers them, whatever --initial-cluster-state says then (the flags' hashed ids describe the
+        // cluster's first members only; as in etcd, the flag is ignored once the data directory exists).
+        if (stored is null && settings.InitialClusterState == InitialClusterState.Existing)
         {
-            // A joiner learns its id and the cluster's from the running members the first time; after that its
-            // data directory remembers them (the flags' hashed ids describe the cluster's first members only).
-            if (stored is null)
+            var (joined, error) = await Cluster.ClusterJoin.ResolveAsync(settings, cancellationToken).ConfigureAwait(false);
+            if (joined is null)
             {
-                var (joined, error) = await Cluster.ClusterJoin.ResolveAsync(settings, cancellationToken).ConfigureAwait(false);
-                if (joined is null)
-                {
-                    await Console.Error.WriteLineAsync($"raftkv serve: {error}").ConfigureAwait(false);
-                    return 1;
-                }
-                settings = settings with { Membership = joined };
+                await Console.Error.WriteLineAsync($"raftkv serve: {error}").ConfigureAwait(false);
+                return 1;
             }
-            else if (stored.Name == settings.Name)
-            {
-                settings = settings with { Membership = Rejoined(settings, stored) };
-            }
+            settings = settings with { Membership = joined };
+        }
+        else if (stored is not null && stored.Name == settings.Name && stored.Joined)
+        {
+            settings = settings with { Membership = Rejoined(settings, stored) };
         }
         var self = settings.Self;
         var identity = new MemberIdentity(self.Name, self.Id, settings.Membership.ClusterId,
-            string.Join(",", settings.Membership.Members.Select(m => $"{m.Name}={m.PeerUrl.GetLeftPart(UriPartial.Authority)}")));
+            string.Join(",", settings.Membership.Members.Select(m => $"{m.Name}={m.PeerUrl.GetLeftPart(UriPartial.Authority)}")),
+            Joined: stored?.Joined ?? settings.InitialClusterState == InitialClusterState.Existing);
 
         DurableStorage storage;
         try
@@ -166,6 +165,7 @@ public static partial class RaftKvServer
         builder.Services.AddHostedService<Leases.LeaseCheckpointer>();
         builder.Services.AddHostedService<Cluster.MemberPublisher>();
         builder.Services.AddHostedService<Cluster.RemovalDetector>();
+        builder.Services.AddHostedService<Cluster.LearnerPromoter>();
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raftkv");

@@ -53,6 +53,8 @@ public sealed record ServerSettings
     public TimeSpan? LeaseCheckpointInterval { get; init; } = Leases.LeaseCheckpointer.DefaultInterval;
     /// <summary>Learners the cluster may have at once (etcd's --max-learners).</summary>
     public int MaxLearners { get; init; } = 1;
+    /// <summary>Whether the leader promotes a learner by itself once it is in sync (raftkv's own, off by default as in etcd).</summary>
+    public bool AutoPromoteLearners { get; init; }
     public required bool AllowFaultInjection { get; init; }
 
     /// <summary>This member.</summary>

@@ -121,6 +121,28 @@ public sealed class MembershipProcessTests(ITestOutputHelper output)
         Assert.Contains(stranger.Output, line => line.Contains("has no member with peer URL", StringComparison.Ordinal) && line.Contains("member add", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task WithAutoPromotion_ALearnerBecomesAVoterOnceInSync_WithoutAnOperator()
+    {
+        await using var cluster = ProcessCluster.Create(3);
+        foreach (var m in cluster.Members)
+        {
+            m.ExtraArgs = [.. m.ExtraArgs, "--auto-promote-learners"];
+            m.Start();
+        }
+        await cluster.WaitForLeaderAsync();
+        var d = cluster.AddMember("D");
+        d.ExtraArgs = [.. d.ExtraArgs, "--auto-promote-learners"];
+        var added = await AddAsync(cluster, d, learner: true);
+        Assert.True(added.Member.IsLearner);
+        // Not started, it cannot be in sync: it stays a learner (and the cluster keeps its quorum of three).
+        var listed = await ListAsync(cluster.Members[0]);
+        Assert.True(listed.Members.Single(m => m.ID == added.Member.ID).IsLearner);
+        d.Start();
+        var promoted = await WaitForMembersAsync(cluster, 4, l => l.Members.All(m => !m.IsLearner && m.Name.Length > 0));
+        Assert.Contains(promoted.Members, m => m.Name == "D");
+    }
+
     private static async Task<MemberAddResponse> AddAsync(ProcessCluster cluster, MemberProcess member, bool learner)
     {
         // Through a follower, so the request is handed to the leader.

@@ -301,7 +301,8 @@ public sealed class MembershipChanges(NodeContext node)
         return left.Count(v => v.IsStarted) >= left.Length / 2 + 1;
     }
 
-    private bool IsLearnerReady(ulong id)
+    /// <summary>Whether this member leads and learner <paramref name="id"/> is in sync by etcd's rule.</summary>
+    public bool IsLearnerReady(ulong id)
     {
         var status = node.Status;
         if (status is null || status.Role != RaftRole.Leader) return false;
