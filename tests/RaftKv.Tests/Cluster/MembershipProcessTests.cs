@@ -12,7 +12,8 @@ namespace RaftKv.Tests.Cluster;
 /// Membership changes on real processes (thesis chapter 4; etcd's learner design): a cluster grows from 3 to 5 through
 /// a learner that catches up and is promoted, a member is replaced the way etcd's robustness tests do it (remove, kill,
 /// wipe, add, start with existing), and the cluster shrinks back to 3, all while clients write; afterwards every
-/// acknowledged write is on every member and the members' HashKV agree.
+/// acknowledged write is on every member, the members' HashKV agree, and a register read and written throughout has a
+/// linearizable history.
 /// </summary>
 public sealed class MembershipProcessTests(ITestOutputHelper output)
 {
@@ -27,6 +28,8 @@ public sealed class MembershipProcessTests(ITestOutputHelper output)
         var acknowledged = new ConcurrentDictionary<string, string>();
         using var stopWriting = new CancellationTokenSource();
         var writer = WriteAsync(cluster, acknowledged, stopWriting.Token);
+        // A register beside them, read linearizably and written by three clients through any running member.
+        var register = RegisterLinearizability.RunAsync(() => [.. cluster.Members.Where(m => m.IsRunning).Select(m => m.ClientUrl)], "register", 3, 500, stopWriting.Token);
 
         // Grow: D as a learner (it never counts toward a quorum while it catches up), promoted once in sync.
         var d = cluster.AddMember("D");
@@ -71,6 +74,10 @@ public sealed class MembershipProcessTests(ITestOutputHelper output)
         var writes = await writer;
         output.WriteLine($"{writes} writes acknowledged during the changes");
         Assert.True(writes > 0, "no write was acknowledged during the membership changes");
+        var history = await register;
+        output.WriteLine($"register: {history.Count} operations, {history.Count(o => o.Completed is null)} writes of unknown outcome");
+        Assert.True(history.Count(o => !o.IsWrite) > 10, "too few register reads succeeded to check anything");
+        Assert.Null(RegisterLinearizability.Check(history));
 
         // Every acknowledged write is on every remaining member, and their states agree (paper section 5.4.3).
         using var last = GrpcChannel.ForAddress(cluster.Members[0].ClientUrl);
