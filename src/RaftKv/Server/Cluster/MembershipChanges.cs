@@ -39,7 +39,8 @@ public sealed class MembershipChanges(NodeContext node)
     public async Task<(EtcdMember Added, MemberTable Table)> AddAsync(MemberAddRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var urls = CheckUrls(request.PeerURLs);
+        // Sorted as etcd's MemberAdd stores them (types.NewURLs sorts); its MemberUpdate keeps the order given.
+        var urls = CheckUrls(request.PeerURLs).Order(StringComparer.Ordinal).ToArray();
         return await ChangeAsync(table =>
         {
             if (table.Members.Count >= MaxMembers) throw MemberErrors.TooManyMembers();
@@ -322,7 +323,8 @@ public sealed class MembershipChanges(NodeContext node)
                 || (url.Scheme != "http" && url.Scheme != "https") || url.Host.Length == 0 || HasPath(list[i])
                 || !list[i].Contains(':' + url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
                 throw MemberErrors.BadUrls();
-            normalized[i] = url.GetLeftPart(UriPartial.Authority);
+            // Uri leaves a scheme's default port out of its authority; etcd keeps the port that was given.
+            normalized[i] = url.GetLeftPart(UriPartial.Authority) + (url.IsDefaultPort ? ":" + url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "");
         }
         return normalized;
     }
