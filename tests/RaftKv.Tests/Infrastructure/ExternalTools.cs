@@ -104,3 +104,6 @@ public sealed class EtcdctlFactAttribute() : RequiresProgramFactAttribute("etcdc
 
 /// <summary>A fact that needs a real etcd server (Debian etcd-server); see <see cref="RequiresProgramFactAttribute"/> for when it skips or fails.</summary>
 public sealed class EtcdServerFactAttribute() : RequiresProgramFactAttribute("etcd", "etcd-server");
+
+/// <summary>A fact that needs both a real etcd server and etcdctl (the same command against etcd and raftkv).</summary>
+public sealed class EtcdServerAndEtcdctlFactAttribute() : RequiresProgramFactAttribute([new Requirement("etcd", "etcd-server"), new Requirement("etcdctl", "etcd-client")]);

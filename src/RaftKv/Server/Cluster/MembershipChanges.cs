@@ -39,7 +39,8 @@ public sealed class MembershipChanges(NodeContext node)
     public async Task<(EtcdMember Added, MemberTable Table)> AddAsync(MemberAddRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var urls = CheckUrls(request.PeerURLs);
+        // Sorted as etcd's MemberAdd stores them (types.NewURLs sorts); its MemberUpdate keeps the order given.
+        var urls = CheckUrls(request.PeerURLs).Order(StringComparer.Ordinal).ToArray();
         return await ChangeAsync(table =>
         {
             if (table.Members.Count >= MaxMembers) throw MemberErrors.TooManyMembers();
@@ -320,12 +321,22 @@ public sealed class MembershipChanges(NodeContext node)
         for (var i = 0; i < list.Length; i++)
         {
             if (list[i].Length > MemberTable.MaxFieldChars || !Uri.TryCreate(list[i], UriKind.Absolute, out var url)
-                || (url.Scheme != "http" && url.Scheme != "https") || url.Host.Length == 0 || url.AbsolutePath is not ("/" or "")
+                || (url.Scheme != "http" && url.Scheme != "https") || url.Host.Length == 0 || HasPath(list[i])
                 || !list[i].Contains(':' + url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
                 throw MemberErrors.BadUrls();
-            normalized[i] = url.GetLeftPart(UriPartial.Authority);
+            // Uri leaves a scheme's default port out of its authority; etcd keeps the port that was given.
+            normalized[i] = url.GetLeftPart(UriPartial.Authority) + (url.IsDefaultPort ? ":" + url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "");
         }
         return normalized;
+    }
+
+    // etcd's types.NewURLs refuses any path, "/" included (Go's url.Parse leaves Path empty only when nothing follows
+    // the authority); .NET's Uri reports "/" for both "http://h:1" and "http://h:1/", so look at the text itself.
+    private static bool HasPath(string url)
+    {
+        var authority = url.IndexOf("://", StringComparison.Ordinal) + 3;
+        var end = url.IndexOfAny(['/', '?', '#'], authority);
+        return end >= 0 && url[end] == '/';
     }
 
     // As etcd: derived from the peer URLs, the cluster and the time, so a member added again gets a new id; never 0,
