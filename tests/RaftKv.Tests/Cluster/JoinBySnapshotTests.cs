@@ -18,7 +18,6 @@ namespace RaftKv.Tests.Cluster;
 public sealed class JoinBySnapshotTests(ITestOutputHelper output)
 {
     private const int ValueBytes = 1024;
-    private const int PutsPerTxn = 4; // small txns: many entries, so several snapshots and a compacted log
 
     private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
 
@@ -27,6 +26,8 @@ public sealed class JoinBySnapshotTests(ITestOutputHelper output)
     {
         var mib = int.TryParse(Environment.GetEnvironmentVariable("RAFTKV_JOIN_MIB"), out var asked) ? asked : 4;
         var keys = mib * 1024 * 1024 / ValueBytes;
+        // Small txns in the suite's few MiB: many entries, so several snapshots and a compacted log; large ones beyond.
+        var putsPerTxn = mib > 16 ? 64 : 4;
         await using var cluster = ProcessCluster.Create(3);
         foreach (var m in cluster.Members)
         {
@@ -39,13 +40,13 @@ public sealed class JoinBySnapshotTests(ITestOutputHelper output)
             var kv = new KV.KVClient(channel);
             var value = ByteString.CopyFrom(new byte[ValueBytes]);
             var next = -1;
-            var txns = (keys + PutsPerTxn - 1) / PutsPerTxn;
+            var txns = (keys + putsPerTxn - 1) / putsPerTxn;
             await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
             {
                 for (var t = Interlocked.Increment(ref next); t < txns; t = Interlocked.Increment(ref next))
                 {
                     var txn = new TxnRequest();
-                    for (var i = t * PutsPerTxn; i < Math.Min(keys, (t + 1) * PutsPerTxn); i++)
+                    for (var i = t * putsPerTxn; i < Math.Min(keys, (t + 1) * putsPerTxn); i++)
                         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = B($"j/{i:D8}"), Value = value } });
                     await kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(60));
                 }
@@ -88,7 +89,7 @@ public sealed class JoinBySnapshotTests(ITestOutputHelper output)
                 }
             }
             return all;
-        }, TimeSpan.FromSeconds(120), "the newcomer's HashKV at the last write", cluster.Diagnostics);
+        }, TimeSpan.FromSeconds(120 + (mib / 4)), "the newcomer's HashKV at the last write", cluster.Diagnostics);
         clock.Stop();
         output.WriteLine($"{mib} MiB in {keys} keys: the learner caught up in {clock.Elapsed.TotalSeconds:F1} s, peak RSS {peakRss / (1024 * 1024)} MiB");
         Assert.Single(hashes.Distinct());
