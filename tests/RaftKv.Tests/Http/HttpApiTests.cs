@@ -103,7 +103,7 @@ public sealed class HttpApiTests(FaultClusterFixture fixture) : IClassFixture<Fa
 
         var (membersCode, members, membersText) = await HttpJson.GetAsync($"{Cluster.Members[0].HttpUrl}/v1/members");
         Assert.True(membersCode == 200, membersText);
-        Assert.Equal(leader.Name, members.Str("leader"));
+        Assert.True(leader.Name == members.Str("leader"), membersText);
         var list = members.GetProperty("members").EnumerateArray().ToArray();
         Assert.Equal(Cluster.Members.Select(m => m.Name), list.Select(m => m.Str("name")));
         foreach (var (m, json) in Cluster.Members.Zip(list))
