@@ -7,7 +7,8 @@ namespace RaftKv.Cli;
 
 /// <summary>
 /// <c>raftkv cluster</c>: starts N members as child processes on etcd's local-cluster ports, streams their
-/// role-change lines prefixed by name, restarts nothing on its own, and stops them all on Ctrl+C.
+/// role-change lines prefixed by name, restarts nothing on its own, and stops them all on Ctrl+C. From another terminal,
+/// <c>raftkv cluster add NAME</c> grows it and <c>raftkv cluster remove NAME</c> shrinks it (ClusterMembersCommand.cs).
 /// </summary>
 internal static partial class ClusterCommand
 {
@@ -27,6 +28,8 @@ internal static partial class ClusterCommand
         {
             nodes, dataDir, heartbeat, election, logLevel,
         };
+        command.Subcommands.Add(AddCommand());
+        command.Subcommands.Add(RemoveCommand());
         command.SetAction(async (parse, cancellationToken) =>
         {
             var n = parse.GetValue(nodes);
@@ -56,7 +59,7 @@ internal static partial class ClusterCommand
             Console.WriteLine($"  {LocalCluster.Name(i),-4} {LocalCluster.ClientUrl(i),-24} {LocalCluster.PeerUrl(i),-24} {LocalCluster.HttpUrl(i) + "/",-24}");
         }
         Console.WriteLine($"dashboard: {LocalCluster.HttpUrl(0)}/    etcdctl --endpoints={string.Join(",", Enumerable.Range(0, nodes).Select(i => $"127.0.0.1:{LocalCluster.ClientPort(i)}"))} endpoint status -w table");
-        Console.WriteLine("press Ctrl+C to stop all members");
+        Console.WriteLine("press Ctrl+C to stop all members; grow or shrink it from another terminal: raftkv cluster add NAME, raftkv cluster remove NAME");
 
         var children = new List<(string Name, Process Process)>();
         try

@@ -84,11 +84,114 @@ public sealed class CliClientTests(FaultClusterFixture fixture) : IClassFixture<
         var leader = await Cluster.WaitForLeaderAsync();
         using var json = JsonDocument.Parse(await Ok("members", "-o", "json", "--endpoints", Endpoints));
         var members = json.RootElement.GetProperty("members").EnumerateArray().ToArray();
-        Assert.Equal(Cluster.Members.Select(m => m.Name), members.Select(m => m.GetProperty("name").GetString()));
-        Assert.Equal(Cluster.Members.Select(m => m.ClientUrl), members.Select(m => m.GetProperty("clientUrls")[0].GetString()));
+        // MemberList is in the member table's order (by id), as etcd's.
+        Assert.Equal(Cluster.Members.Select(m => (m.Name, m.ClientUrl)).Order(),
+            members.Select(m => (m.GetProperty("name").GetString()!, m.GetProperty("clientUrls")[0].GetString()!)).Order());
         Assert.Equal(leader.Name, Assert.Single(members, m => m.GetProperty("isLeader").GetBoolean()).GetProperty("name").GetString());
         var table = await Ok("members", "--endpoints", Endpoints);
         Assert.StartsWith("ID", table, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MemberAddListPromoteRemove_ALearnerAppearsWithItsRole_PromoteOfAnUnstartedOneSaysWhy_AndRemoveDropsIt()
+    {
+        await Cluster.WaitForLeaderAsync();
+        var peerUrl = $"http://127.0.0.1:{FreePorts.Next()}";
+        using var addedJson = JsonDocument.Parse(await Ok("member", "add", "cli-learner", "--peer-urls", peerUrl, "--learner", "-o", "json", "--endpoints", Endpoints));
+        var added = addedJson.RootElement.GetProperty("member");
+        var id = added.GetProperty("id").GetString()!;
+        var removed = false;
+        try
+        {
+            Assert.True(added.GetProperty("isLearner").GetBoolean());
+            Assert.Contains($"cli-learner={peerUrl}", addedJson.RootElement.GetProperty("initialCluster").GetString()!.Split(','));
+            using var list = JsonDocument.Parse(await Ok("member", "list", "-o", "json", "--endpoints", Endpoints));
+            var rows = list.RootElement.GetProperty("members").EnumerateArray().ToArray();
+            Assert.Equal(Cluster.Members.Count + 1, rows.Length);
+            var learner = Assert.Single(rows, r => r.GetProperty("id").GetString() == id);
+            Assert.True(learner.GetProperty("isLearner").GetBoolean());
+            Assert.Equal("unstarted", learner.GetProperty("status").GetString());
+            Assert.All(rows.Where(r => r.GetProperty("id").GetString() != id), r => Assert.False(r.GetProperty("isLearner").GetBoolean()));
+
+            var table = (await Ok("member", "list", "--endpoints", Endpoints)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(["ID", "STATUS", "NAME", "PEER", "ADDRS", "CLIENT", "ADDRS", "IS", "LEARNER"], table[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains(table, l => l.StartsWith(id, StringComparison.Ordinal) && l.Contains("unstarted", StringComparison.Ordinal) && l.EndsWith("true", StringComparison.Ordinal));
+
+            // It never started, so it has not caught up: the cluster refuses, and the message names the member.
+            var (code, output) = await RaftKvBinary.RunAsync(["member", "promote", id, "--endpoints", Endpoints], Bound);
+            Assert.True(code == 1, output);
+            Assert.Contains($"raftkv member promote: {id}: etcdserver: can only promote a learner member which is in sync with leader", output, StringComparison.Ordinal);
+
+            Assert.StartsWith($"member {id} removed from cluster", await Ok("member", "remove", id, "--endpoints", Endpoints), StringComparison.Ordinal);
+            removed = true;
+            using var after = JsonDocument.Parse(await Ok("member", "list", "-o", "json", "--endpoints", Endpoints));
+            Assert.Equal(Cluster.Members.Select(m => m.Name).Order(), after.RootElement.GetProperty("members").EnumerateArray().Select(r => r.GetProperty("name").GetString()).Order());
+
+            (code, output) = await RaftKvBinary.RunAsync(["member", "remove", id, "--endpoints", Endpoints], Bound);
+            Assert.True(code == 1, output);
+            Assert.Contains($"no member named '{id}' or with that id (members: ", output, StringComparison.Ordinal);
+            (code, output) = await RaftKvBinary.RunAsync(["member", "add", "x", "--peer-urls", "127.0.0.1:1", "--endpoints", Endpoints], Bound);
+            Assert.True(code == 2, output);
+            Assert.Contains("--peer-urls: '127.0.0.1:1' is not a URL", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!removed) await RaftKvBinary.RunAsync(["member", "remove", id, "--endpoints", Endpoints], Bound);
+        }
+    }
+
+    [Fact]
+    public async Task ClusterAdd_StartsANewMemberThatCatchesUpAndIsPromoted_AndClusterRemoveStopsIt()
+    {
+        await Cluster.WaitForLeaderAsync();
+        Assert.Equal("OK", (await Ok("put", "cli/grow", "before-d", "--endpoints", Endpoints)).Trim());
+        var root = Path.Combine(Cluster.Root, "cluster-add");
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var launcher = RaftKvBinary.Start(["cluster", "add", "D", "--data-dir", root, "--endpoints", Endpoints,
+            "--heartbeat-interval", ProcessCluster.HeartbeatMs.ToString(CultureInfo.InvariantCulture),
+            "--election-timeout", ProcessCluster.ElectionTimeoutMs.ToString(CultureInfo.InvariantCulture)], output);
+        string Said() => string.Join('\n', output);
+        try
+        {
+            // D joins, publishes its name and client URL, and is promoted once caught up.
+            var d = await Poll.UntilAsync(async () =>
+            {
+                if (launcher.HasExited) throw new InvalidOperationException($"'cluster add' exited with {launcher.ExitCode}:\n{Said()}");
+                int code;
+                string text;
+                try
+                {
+                    (code, text) = await RaftKvBinary.RunAsync(["member", "list", "-o", "json", "--endpoints", Endpoints], TimeSpan.FromSeconds(30));
+                }
+                catch (TimeoutException)
+                {
+                    return null; // the machine is busy; ask again
+                }
+                if (code != 0) return null;
+                using var list = JsonDocument.Parse(text);
+                var row = list.RootElement.GetProperty("members").EnumerateArray().FirstOrDefault(r => r.GetProperty("name").GetString() == "D");
+                return row.ValueKind == JsonValueKind.Object && !row.GetProperty("isLearner").GetBoolean() ? row.Clone() : (JsonElement?)null;
+            }, TimeSpan.FromSeconds(90), "D to start and be promoted", Said) ?? default;
+            Assert.True(Directory.Exists(Path.Combine(root, "D")), Said());
+            var dClient = d.GetProperty("clientUrls")[0].GetString()!;
+            using var got = JsonDocument.Parse(await Ok("get", "cli/grow", "-o", "json", "--endpoints", dClient.Replace("http://", "", StringComparison.Ordinal)));
+            Assert.Equal("before-d", got.RootElement.GetProperty("kvs")[0].GetProperty("value").GetString());
+            Assert.Contains(output, l => l.Contains("promoted to a voting member", StringComparison.Ordinal));
+
+            Assert.StartsWith("removed D (", await Ok("cluster", "remove", "D", "--endpoints", Endpoints), StringComparison.Ordinal);
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await launcher.WaitForExitAsync(bound.Token); // the removed member stops, and with it 'cluster add'
+            using var after = JsonDocument.Parse(await Ok("member", "list", "-o", "json", "--endpoints", Endpoints));
+            Assert.Equal(Cluster.Members.Count, after.RootElement.GetProperty("members").GetArrayLength());
+        }
+        finally
+        {
+            if (!launcher.HasExited)
+            {
+                await RaftKvBinary.RunAsync(["cluster", "remove", "D", "--endpoints", Endpoints], Bound);
+                launcher.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     [Fact]

@@ -13,6 +13,79 @@ public sealed class HttpApiTests(FaultClusterFixture fixture) : IClassFixture<Fa
     private ProcessCluster Cluster => fixture.Cluster;
 
     [Fact]
+    public async Task Status_AndCluster_ListALearnerAddedWithMemberAdd_WithItsRoleAndCatchUp_AndDropItAfterMemberRemove()
+    {
+        var leader = await Cluster.WaitForLeaderAsync();
+        var unusedPeerUrl = $"http://127.0.0.1:{FreePorts.Next()}";
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(Cluster.Members.First(m => m != leader).ClientUrl);
+        var clusterClient = new RaftKv.Etcd.Api.Cluster.ClusterClient(channel);
+        var added = await clusterClient.MemberAddAsync(new RaftKv.Etcd.Api.MemberAddRequest { PeerURLs = { unusedPeerUrl }, IsLearner = true },
+            deadline: DateTime.UtcNow.AddSeconds(15));
+        var id = added.Member.ID.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+        var removed = false;
+        try
+        {
+            static JsonElement? Entry(JsonElement status, string id) =>
+                status.GetProperty("members").EnumerateArray().Cast<JsonElement?>().FirstOrDefault(m => m!.Value.Str("id") == id);
+
+            // Every member lists it once it has applied the change: a learner, not started, with its peer URL.
+            foreach (var m in Cluster.Members)
+            {
+                var entry = await Poll.UntilAsync(async () => Entry((await HttpJson.GetAsync($"{m.HttpUrl}/v1/status")).Body, id),
+                    TimeSpan.FromSeconds(20), $"{m.Name} to list learner {id}") ?? default;
+                Assert.Equal("learner", entry.Str("role"));
+                Assert.False(entry.GetProperty("started").GetBoolean());
+                Assert.Equal(unusedPeerUrl, entry.GetProperty("peerUrls")[0].GetString());
+                if (m == leader)
+                {
+                    // On the leader: the learner's catch-up (it never answered, so it has nothing and is not ready).
+                    var catchUp = entry.GetProperty("catchUp");
+                    Assert.Equal(0, catchUp.Num("match"));
+                    Assert.True(catchUp.Num("leaderLastIndex") > 0);
+                    Assert.Equal(catchUp.Num("leaderLastIndex"), catchUp.Num("behind"));
+                    Assert.False(catchUp.GetProperty("readyToPromote").GetBoolean());
+                }
+                else
+                {
+                    Assert.Equal(JsonValueKind.Null, entry.GetProperty("catchUp").ValueKind);
+                }
+            }
+            var (_, status, statusText) = await HttpJson.GetAsync($"{leader.HttpUrl}/v1/status");
+            var byName = status.GetProperty("members").EnumerateArray().ToDictionary(x => x.Str("name"), x => x.Str("role"));
+            Assert.All(Cluster.Members, m => Assert.True(byName.GetValueOrDefault(m.Name) == "voter", statusText));
+            Assert.Contains(status.GetProperty("followers").EnumerateArray(), f => f.Str("id") == id && f.GetProperty("isLearner").GetBoolean());
+
+            // The dashboard's view: the learner is a member that does not answer; the first members are voters.
+            var member = await Poll.UntilAsync(async () =>
+            {
+                var (_, cluster, _) = await HttpJson.GetAsync($"{Cluster.Members[0].HttpUrl}/v1/cluster");
+                return cluster.GetProperty("members").EnumerateArray().Cast<JsonElement?>().FirstOrDefault(x => x!.Value.Str("id") == id);
+            }, TimeSpan.FromSeconds(10), $"/v1/cluster to list learner {id}") ?? default;
+            Assert.Equal("learner", member.Str("config"));
+            Assert.False(member.GetProperty("reachable").GetBoolean());
+            var (_, members, _) = await HttpJson.GetAsync($"{leader.HttpUrl}/v1/members");
+            Assert.Contains(members.GetProperty("members").EnumerateArray(), x => x.Str("id") == id && x.Str("config") == "learner");
+
+            await clusterClient.MemberRemoveAsync(new RaftKv.Etcd.Api.MemberRemoveRequest { ID = added.Member.ID }, deadline: DateTime.UtcNow.AddSeconds(15));
+            removed = true;
+            foreach (var m in Cluster.Members)
+            {
+                await Poll.UntilAsync(async () => Entry((await HttpJson.GetAsync($"{m.HttpUrl}/v1/status")).Body, id) is null,
+                    TimeSpan.FromSeconds(20), $"{m.Name} to drop removed learner {id}");
+            }
+            await Poll.UntilAsync(async () => (await HttpJson.GetAsync($"{leader.HttpUrl}/v1/members")).Body.GetProperty("members").GetArrayLength() == Cluster.Members.Count,
+                TimeSpan.FromSeconds(10), "/v1/members to drop the removed learner");
+        }
+        finally
+        {
+            if (!removed)
+            {
+                await clusterClient.MemberRemoveAsync(new RaftKv.Etcd.Api.MemberRemoveRequest { ID = added.Member.ID }, deadline: DateTime.UtcNow.AddSeconds(15));
+            }
+        }
+    }
+
+    [Fact]
     public async Task Status_IsTheRaftStateOfTheMember_AndMembersListsEveryoneWithTheirUrls()
     {
         var leader = await Cluster.WaitForLeaderAsync();
@@ -30,7 +103,7 @@ public sealed class HttpApiTests(FaultClusterFixture fixture) : IClassFixture<Fa
 
         var (membersCode, members, membersText) = await HttpJson.GetAsync($"{Cluster.Members[0].HttpUrl}/v1/members");
         Assert.True(membersCode == 200, membersText);
-        Assert.Equal(leader.Name, members.Str("leader"));
+        Assert.True(leader.Name == members.Str("leader"), membersText);
         var list = members.GetProperty("members").EnumerateArray().ToArray();
         Assert.Equal(Cluster.Members.Select(m => m.Name), list.Select(m => m.Str("name")));
         foreach (var (m, json) in Cluster.Members.Zip(list))

@@ -5,7 +5,7 @@ using Grpc.Core;
 namespace RaftKv.Cli.Client;
 
 /// <summary>
-/// The client side of <c>raftkv</c>: put, get, del, status, members, watch and lease over the etcd v3 gRPC API, so they
+/// The client side of <c>raftkv</c>: put, get, del, status, members, member, watch and lease over the etcd v3 gRPC API, so they
 /// work against etcd too. Human tables by default, <c>-o json</c> for scripts; exit code 1 with a message naming
 /// every endpoint when none answers, 2 for bad arguments.
 /// </summary>
@@ -16,7 +16,7 @@ public static class ClientCommands
     /// <summary>The commands, to add to the root command.</summary>
     public static IEnumerable<Command> Create() =>
     [
-        KvCommands.Put(), KvCommands.Get(), KvCommands.Delete(), StatusCommand.Create(), MembersCommand.Create(), WatchCommand.Create(),
+        KvCommands.Put(), KvCommands.Get(), KvCommands.Delete(), StatusCommand.Create(), MembersCommand.Create(), MemberCommands.Create(), WatchCommand.Create(),
         LeaseCommands.Create(),
     ];
 
@@ -39,6 +39,11 @@ public static class ClientCommands
             try
             {
                 return await body(endpoints, options.Json(parse)).ConfigureAwait(false);
+            }
+            catch (FormatException e)
+            {
+                await Console.Error.WriteLineAsync($"raftkv {name}: {e.Message}").ConfigureAwait(false);
+                return 2;
             }
             catch (NoEndpointException e)
             {

@@ -24,7 +24,7 @@ public static class ClusterApi
             var snapshot = await watcher.CurrentAsync(context.RequestAborted).ConfigureAwait(false);
             return Results.Json(new MembersReply(snapshot.ServedBy, snapshot.Leader, snapshot.Term, snapshot.Members.Select(m => new MemberReply(
                 m.Name, m.Id, m.PeerUrl, m.View?.ClientUrls ?? [], m.View?.HttpUrls ?? [], m.Reachable, m.Error,
-                m.Reachable ? m.View?.Status?.Role ?? "starting" : "unknown", m.Reachable && m.Name == snapshot.Leader)).ToArray()));
+                m.Reachable ? m.View?.Status?.Role ?? "starting" : "unknown", m.Reachable && m.Name == snapshot.Leader, m.Config)).ToArray()));
         }));
         app.MapGet("/v1/cluster", (Func<HttpContext, Task<IResult>>)(async context =>
             Results.Json(await watcher.CurrentAsync(context.RequestAborted).ConfigureAwait(false))));
@@ -83,5 +83,7 @@ public static class ClusterApi
 public sealed record MembersReply(string ServedBy, string Leader, ulong Term, IReadOnlyList<MemberReply> Members);
 
 /// <summary>One member in <see cref="MembersReply"/>; URLs are empty when it never answered.</summary>
+/// <param name="Role">Its Raft role as it last said (leader, follower, ...), "starting" or "unknown".</param>
+/// <param name="Config">Its place in the configuration: "voter" or "learner".</param>
 public sealed record MemberReply(string Name, string Id, string PeerUrl, IReadOnlyList<string> ClientUrls, IReadOnlyList<string> HttpUrls,
-    bool Reachable, string? Error, string Role, bool IsLeader);
+    bool Reachable, string? Error, string Role, bool IsLeader, string Config);

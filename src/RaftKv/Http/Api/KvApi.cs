@@ -198,7 +198,7 @@ public static class KvApi
     private static (string Leader, string Member) Who(NodeContext node)
     {
         var leader = node.Status?.Leader ?? RaftNode.None;
-        return (leader == RaftNode.None ? "" : node.Settings.Membership.NameOf(leader), node.Settings.Name);
+        return (leader == RaftNode.None ? "" : node.NameOf(leader), node.Settings.Name);
     }
 
     private static KvItem Item(Etcd.Api.Mvccpb.KeyValue kv)

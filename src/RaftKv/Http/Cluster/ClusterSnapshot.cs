@@ -8,8 +8,8 @@ namespace RaftKv.Http.Cluster;
 /// <param name="FaultInjection">Whether the serving member accepts fault injection (the dashboard shows its buttons).</param>
 /// <param name="Leader">Name of the leader in the highest term seen, or "".</param>
 /// <param name="Term">Highest term seen.</param>
-/// <param name="Members">Every member of the initial cluster, in order.</param>
-/// <param name="Timeline">Elections and role changes of all members, merged, oldest first.</param>
+/// <param name="Members">Every member of the configuration (the replicated member table), voters and learners.</param>
+/// <param name="Timeline">Elections, role changes and configuration changes of all members, merged, oldest first.</param>
 /// <param name="LogTail">The latest applied entries (of the member furthest ahead).</param>
 /// <param name="WritesPerSecond">Entries applied per second (of the leader, or the member furthest ahead).</param>
 /// <param name="WritesHistory">Entries applied in each of the last 60 s.</param>
@@ -27,4 +27,5 @@ public sealed record ClusterSnapshot(
 /// <param name="Error">Why not, when it did not.</param>
 /// <param name="LastSeen">Unix time (ms) of its last answer, or null if never.</param>
 /// <param name="View">Its latest view (stale when unreachable), or null if never seen.</param>
-public sealed record ClusterMember(string Name, string Id, string PeerUrl, bool Reachable, string? Error, long? LastSeen, MemberView? View);
+/// <param name="Config">Its place in the configuration: "voter" or "learner".</param>
+public sealed record ClusterMember(string Name, string Id, string PeerUrl, bool Reachable, string? Error, long? LastSeen, MemberView? View, string Config);

@@ -31,7 +31,6 @@ public sealed class ClusterWatcher
 
     private readonly LocalView _local;
     private readonly PeerClient _peers;
-    private readonly Membership _membership;
     private readonly ConcurrentDictionary<long, Channel<byte[]>> _subscribers = new();
     private readonly ConcurrentDictionary<ulong, (MemberView View, long SeenAt)> _lastKnown = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -46,7 +45,6 @@ public sealed class ClusterWatcher
         ArgumentNullException.ThrowIfNull(observer);
         _local = local;
         _peers = peers;
-        _membership = local.Node.Settings.Membership;
         observer.TimelineChanged += () => _wake.Writer.TryWrite(true);
     }
 
@@ -114,7 +112,9 @@ public sealed class ClusterWatcher
         {
             // Someone else polled while we waited: theirs is fresh enough.
             if (_latest is { } latest && !ReferenceEquals(latest, before)) return latest;
-            var members = await Task.WhenAll(_membership.Members.Select(m => AskAsync(m, cancellationToken))).ConfigureAwait(false);
+            var current = LiveMembers.Of(_local.Node);
+            var members = await Task.WhenAll(current.Select(m => AskAsync(m, cancellationToken))).ConfigureAwait(false);
+            foreach (var gone in _lastKnown.Keys.Where(id => current.All(m => m.Id != id)).ToArray()) _lastKnown.TryRemove(gone, out _); // removed members
             var snapshot = Build(members);
             var result = Tuple.Create(snapshot, JsonSerializer.SerializeToUtf8Bytes(snapshot, PeerClient.Json), Environment.TickCount64);
             _latest = result;
@@ -126,23 +126,27 @@ public sealed class ClusterWatcher
         }
     }
 
-    private async Task<ClusterMember> AskAsync(Member member, CancellationToken cancellationToken)
+    private async Task<ClusterMember> AskAsync(LiveMember member, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var peerUrl = member.PeerUrl.GetLeftPart(UriPartial.Authority);
+        var peerUrl = member.PeerUrl?.GetLeftPart(UriPartial.Authority) ?? "";
         var id = StatusReply.Hex(member.Id);
+        var role = member.IsLearner ? "learner" : "voter";
         if (member.Id == _local.Node.Settings.Self.Id)
-            return new ClusterMember(member.Name, id, peerUrl, true, null, now, _local.Build());
+            return new ClusterMember(member.Name, id, peerUrl, true, null, now, _local.Build(), role);
+        var known = _lastKnown.TryGetValue(member.Id, out var k) ? k : default;
+        if (member.Reachable is not { } target)
+            return new ClusterMember(member.Name, id, peerUrl, false, "no peer URL in the member table", known.View is null ? null : known.SeenAt, known.View, role);
         try
         {
-            var view = await _peers.ViewAsync(member, PeerTimeout, cancellationToken).ConfigureAwait(false);
+            var view = await _peers.ViewAsync(target, PeerTimeout, cancellationToken).ConfigureAwait(false);
             _lastKnown[member.Id] = (view, now);
-            return new ClusterMember(member.Name, id, peerUrl, true, null, now, view);
+            return new ClusterMember(member.Name, id, peerUrl, true, null, now, view, role);
         }
         catch (Exception e) when (e is HttpRequestException or TimeoutException or JsonException or IOException)
         {
-            var known = _lastKnown.TryGetValue(member.Id, out var k) ? k : default;
-            return new ClusterMember(member.Name, id, peerUrl, false, Describe(e), known.View is null ? null : known.SeenAt, known.View);
+            var why = member.IsStarted || known.View is not null ? Describe(e) : "added, not started yet: " + Describe(e);
+            return new ClusterMember(member.Name, id, peerUrl, false, why, known.View is null ? null : known.SeenAt, known.View, role);
         }
     }
 

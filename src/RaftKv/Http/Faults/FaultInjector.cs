@@ -40,9 +40,13 @@ public sealed partial class FaultInjector(NodeContext node, PartitionState parti
     {
         var settings = node.Settings;
         if (Refuse(action, ms) is { } refused) return refused;
-        var target = string.IsNullOrEmpty(memberName) ? settings.Self : settings.Membership.Find(memberName);
+        var target = string.IsNullOrEmpty(memberName) ? settings.Self : LiveMembers.Find(node, memberName) is { } found ? found.Reachable : null;
         if (target is null)
-            return ApiError.Reply(404, $"no member named '{memberName}' (members: {string.Join(", ", settings.Membership.Members.Select(m => m.Name))})");
+        {
+            var known = LiveMembers.Find(node, memberName!) is not null;
+            return ApiError.Reply(404, known ? $"member '{memberName}' has no peer URL in the member table: it cannot be reached"
+                : $"no member named '{memberName}' (members: {string.Join(", ", LiveMembers.Of(node).Select(m => m.Name))})");
+        }
         if (target.Id == settings.Self.Id) return ApplyToSelf(action, ms);
         if (action == "resume") return Resume(target);
         try
@@ -99,7 +103,7 @@ public sealed partial class FaultInjector(NodeContext node, PartitionState parti
             default: // heal
                 partition.Heal();
                 var self = node.Settings.Self;
-                _ = TellAsync(node.Settings.Membership.Members.Where(m => m.Id != self.Id).ToArray(),
+                _ = TellAsync(LiveMembers.Peers(node),
                     new IsolationNotice(StatusReply.Hex(self.Id), false), lifetime.ApplicationStopping);
                 return Reply(200, action, $"{name} is connected to its peers again");
         }
@@ -109,7 +113,7 @@ public sealed partial class FaultInjector(NodeContext node, PartitionState parti
     public IResult PeerAnnounced(IsolationNotice notice)
     {
         ArgumentNullException.ThrowIfNull(notice);
-        if (!ulong.TryParse(notice.From, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var id) || node.Settings.Membership.Find(id) is null)
+        if (!ulong.TryParse(notice.From, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var id) || LiveMembers.Find(node, id) is null)
             return ApiError.Reply(400, $"'{notice.From}' is not a member id of this cluster");
         partition.PeerAnnounced(id, notice.Isolated);
         return Results.NoContent();
@@ -159,15 +163,15 @@ public sealed partial class FaultInjector(NodeContext node, PartitionState parti
     private async Task AnnounceAsync(CancellationToken stopping)
     {
         var self = node.Settings.Self;
-        var others = node.Settings.Membership.Members.Where(m => m.Id != self.Id).ToArray();
         try
         {
             while (partition.SelfIsolated && !stopping.IsCancellationRequested)
             {
+                var others = LiveMembers.Peers(node); // the members now: one may join or leave while partitioned
                 await TellAsync(others, new IsolationNotice(StatusReply.Hex(self.Id), true), stopping).ConfigureAwait(false);
                 await Task.Delay(AnnounceEvery, stopping).ConfigureAwait(false);
             }
-            await TellAsync(others, new IsolationNotice(StatusReply.Hex(self.Id), false), stopping).ConfigureAwait(false);
+            await TellAsync(LiveMembers.Peers(node), new IsolationNotice(StatusReply.Hex(self.Id), false), stopping).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -5,7 +5,7 @@ using RaftKv.Server;
 
 namespace RaftKv.Http.Metrics;
 
-/// <summary>Pings every peer over the Raft peer connection every 2 s and records the round trip (metrics and dashboard).</summary>
+/// <summary>Pings every peer (as the member table lists them) over the Raft peer connection every 2 s and records the round trip (metrics and dashboard).</summary>
 public sealed class PeerProber(NodeContext node, RaftKvMetrics metrics)
 {
     /// <summary>Time between rounds.</summary>
@@ -21,13 +21,14 @@ public sealed class PeerProber(NodeContext node, RaftKvMetrics metrics)
     /// <summary>Runs until <paramref name="stopping"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        var peers = node.Settings.Membership.Members.Where(m => m.Id != node.Settings.Self.Id).ToArray();
-        if (peers.Length == 0) return;
         using var timer = new PeriodicTimer(Interval);
         try
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
+                // The peers now (the member table): one added later is probed, a removed one forgotten.
+                var peers = LiveMembers.Peers(node);
+                foreach (var gone in _lastMs.Keys.Where(name => peers.All(p => p.Name != name)).ToArray()) _lastMs.TryRemove(gone, out _);
                 await Task.WhenAll(peers.Select(p => PingAsync(p, stopping))).ConfigureAwait(false);
             }
         }

@@ -125,24 +125,41 @@ function renderMembers(s) {
   box.replaceChildren(...s.members.map((m) => memberCard(m, s)));
 }
 
+// The leader's entry for a member in its configuration (with a learner's catch-up), or the member's own.
+function configOf(s, m) {
+  const fromLeader = leaderView(s)?.status?.members?.find((x) => x.id === m.id);
+  return fromLeader || m.view?.status?.members?.find((x) => x.id === m.id) || null;
+}
+
+function catchUpText(c) {
+  if (!c) return '-';
+  const pct = c.leaderLastIndex ? Math.floor((100 * c.match) / c.leaderLastIndex) : 100;
+  return `${c.match} / ${c.leaderLastIndex} (${pct}%${c.readyToPromote ? ', ready to promote' : ''})`;
+}
+
 function memberCard(m, s) {
   const v = m.view;
   const st = v?.status;
   const role = m.reachable ? (st?.role || 'starting') : 'down';
-  const fields = st ? [
+  const config = m.config || 'voter';
+  const conf = configOf(s, m);
+  const configFields = [['config', config]];
+  if (config === 'learner') configFields.push(['catch-up', catchUpText(conf?.catchUp)]);
+  const fields = st ? [...configFields,
     ['term', st.term], ['vote', nameOf(s, st.vote) || '-'], ['leader', st.leaderName || 'none'],
     ['commit', st.commit], ['applied', st.applied], ['last index', st.lastIndex], ['revision', v.revision],
     ['writes/s', v.writesPerSecond.toFixed(1)],
     ['watchers', v.watch ? `${v.watch.watchers} on ${v.watch.streams} stream${v.watch.streams === 1 ? '' : 's'}` : '-'],
     ['leases', v.leases ? v.leases.count : '-'],
     ['peer rtt', Object.entries(v.peerRttMs || {}).map(([p, t]) => `${p} ${ms(t)}`).join(', ') || '-'],
-  ] : [];
+  ] : configFields;
   const dl = el('dl', null, ...fields.flatMap(([k, val]) => [el('dt', null, k), el('dd', { 'data-field': k }, val)]));
   const card = el('div', {
-    class: 'member', 'data-member': m.name, 'data-role': role, 'data-reachable': String(m.reachable),
+    class: 'member', 'data-member': m.name, 'data-role': role, 'data-reachable': String(m.reachable), 'data-config': config,
     'data-term': st ? st.term : '',
   },
   el('div', { class: 'title' }, el('span', { class: 'name' }, m.name), el('span', { class: 'role' }, role),
+    config === 'learner' ? el('span', { class: 'badge learner' }, 'learner') : null,
     v?.partitioned ? el('span', { class: 'badge' }, 'partitioned') : null),
   m.reachable ? null : el('div', { class: 'error' }, `${m.error || 'no answer'}` +
     (m.lastSeen ? ` · last seen ${Math.round((s.time - m.lastSeen) / 1000)} s ago` : ' · never seen')),
@@ -174,8 +191,8 @@ function leaderView(s) {
 function renderReplication(s) {
   const lv = leaderView(s);
   $('replication-by').textContent = lv ? `(as leader ${lv.name} sees it)` : '(no leader reachable)';
-  const rows = (lv?.status?.followers || []).map((f) => el('tr', { 'data-follower': f.name },
-    el('td', null, f.name), el('td', null, f.match), el('td', null, f.next), el('td', null, f.state),
+  const rows = (lv?.status?.followers || []).map((f) => el('tr', { 'data-follower': f.name, 'data-learner': String(!!f.isLearner) },
+    el('td', null, f.isLearner ? `${f.name} (learner)` : f.name), el('td', null, f.match), el('td', null, f.next), el('td', null, f.state),
     el('td', null, f.inflight), el('td', null, f.lag), el('td', null, f.active ? 'yes' : 'no')));
   setRows('replication', rows, 7, 'no leader');
 }
@@ -222,9 +239,11 @@ const WHY = {
   becamecandidate: 'won the pre-vote: starts an election',
 };
 
+const KIND = { configurationchange: 'config change', leadershiptransfer: 'transfer', snapshotrestored: 'snapshot' };
+
 function renderTimeline(s) {
   const rows = [...s.timeline].reverse().slice(0, TIMELINE_ROWS).map((e) => el('tr', { class: e.kind },
-    el('td', null, time(e.time)), el('td', null, e.member), el('td', null, e.term), el('td', null, e.kind.replace(/^became/, '→ ')),
+    el('td', null, time(e.time)), el('td', null, e.member), el('td', null, e.term), el('td', null, KIND[e.kind] || e.kind.replace(/^became/, '→ ')),
     el('td', null, WHY[e.kind] ? `${e.text}: ${WHY[e.kind]}` : e.text)));
   setRows('timeline', rows, 5, 'no events yet');
 }
