@@ -101,7 +101,15 @@ public sealed class HttpApiTests(FaultClusterFixture fixture) : IClassFixture<Fa
             Assert.Equal(m == leader ? 2 : 0, status.GetProperty("followers").GetArrayLength());
         }
 
-        var (membersCode, members, membersText) = await HttpJson.GetAsync($"{Cluster.Members[0].HttpUrl}/v1/members");
+        // /v1/members answers from the cluster watcher's latest poll (at most one poll interval old), which may
+        // predate the election the wait above saw: poll until it shows the leader.
+        (int Status, System.Text.Json.JsonElement Body, string Text) reply = default;
+        await Poll.UntilAsync(async () =>
+        {
+            reply = await HttpJson.GetAsync($"{Cluster.Members[0].HttpUrl}/v1/members");
+            return reply.Status == 200 && reply.Body.Str("leader") == leader.Name;
+        }, TimeSpan.FromSeconds(10), "/v1/members naming the leader", Cluster.Diagnostics);
+        var (membersCode, members, membersText) = reply;
         Assert.True(membersCode == 200, membersText);
         Assert.True(leader.Name == members.Str("leader"), membersText);
         var list = members.GetProperty("members").EnumerateArray().ToArray();
