@@ -63,8 +63,9 @@ public sealed class HttpApiTests(FaultClusterFixture fixture) : IClassFixture<Fa
             }, TimeSpan.FromSeconds(10), $"/v1/cluster to list learner {id}") ?? default;
             Assert.Equal("learner", member.Str("config"));
             Assert.False(member.GetProperty("reachable").GetBoolean());
-            var (_, members, _) = await HttpJson.GetAsync($"{leader.HttpUrl}/v1/members");
-            Assert.Contains(members.GetProperty("members").EnumerateArray(), x => x.Str("id") == id && x.Str("config") == "learner");
+            // /v1/members answers from the watcher's latest poll, which may predate the change: poll.
+            await Poll.UntilAsync(async () => (await HttpJson.GetAsync($"{leader.HttpUrl}/v1/members")).Body.GetProperty("members").EnumerateArray()
+                .Any(x => x.Str("id") == id && x.Str("config") == "learner"), TimeSpan.FromSeconds(10), $"/v1/members to list learner {id}");
 
             await clusterClient.MemberRemoveAsync(new RaftKv.Etcd.Api.MemberRemoveRequest { ID = added.Member.ID }, deadline: DateTime.UtcNow.AddSeconds(15));
             removed = true;
