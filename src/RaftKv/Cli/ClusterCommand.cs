@@ -30,6 +30,7 @@ internal static partial class ClusterCommand
         };
         command.Subcommands.Add(AddCommand());
         command.Subcommands.Add(RemoveCommand());
+        command.Subcommands.Add(ReplaceCommand());
         command.SetAction(async (parse, cancellationToken) =>
         {
             var n = parse.GetValue(nodes);

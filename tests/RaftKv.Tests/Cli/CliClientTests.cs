@@ -195,6 +195,53 @@ public sealed class CliClientTests(FaultClusterFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task ClusterReplace_RemovesTheOldMember_AndStartsANewOneThatCatchesUpAndIsPromoted()
+    {
+        // etcd's replacement, by one command: added member F is replaced by G (the fixture's members stay as they are).
+        await Cluster.WaitForLeaderAsync();
+        Assert.Equal("OK", (await Ok("put", "cli/replace", "before-g", "--endpoints", Endpoints)).Trim());
+        var root = Path.Combine(Cluster.Root, "cluster-replace");
+        string[] timing = ["--heartbeat-interval", ProcessCluster.HeartbeatMs.ToString(CultureInfo.InvariantCulture),
+            "--election-timeout", ProcessCluster.ElectionTimeoutMs.ToString(CultureInfo.InvariantCulture)];
+        var fOutput = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var gOutput = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var f = RaftKvBinary.Start(["cluster", "add", "F", "--data-dir", root, "--endpoints", Endpoints, .. timing], fOutput);
+        System.Diagnostics.Process? g = null;
+        string Said() => string.Join('\n', fOutput.Concat(gOutput));
+        async Task<JsonElement?> VoterNamed(string name)
+        {
+            var (code, text) = await RaftKvBinary.RunAsync(["member", "list", "-o", "json", "--endpoints", Endpoints], TimeSpan.FromSeconds(30));
+            if (code != 0) return null;
+            using var list = JsonDocument.Parse(text);
+            var row = list.RootElement.GetProperty("members").EnumerateArray().FirstOrDefault(r => r.GetProperty("name").GetString() == name);
+            return row.ValueKind == JsonValueKind.Object && !row.GetProperty("isLearner").GetBoolean() ? row.Clone() : null;
+        }
+        try
+        {
+            await Poll.UntilAsync(() => VoterNamed("F"), TimeSpan.FromSeconds(90), "F to start and be promoted", Said);
+            g = RaftKvBinary.Start(["cluster", "replace", "F", "G", "--data-dir", root, "--endpoints", Endpoints, .. timing], gOutput);
+            var row = await Poll.UntilAsync(() => VoterNamed("G"), TimeSpan.FromSeconds(90), "G to replace F", Said) ?? default;
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await f.WaitForExitAsync(bound.Token); // F was removed: it stopped, and with it its launcher
+            Assert.Contains(gOutput, l => l.StartsWith("removed F (", StringComparison.Ordinal));
+            using var after = JsonDocument.Parse(await Ok("member", "list", "-o", "json", "--endpoints", Endpoints));
+            var names = after.RootElement.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("name").GetString()).ToArray();
+            Assert.Contains("G", names);
+            Assert.DoesNotContain("F", names);
+            var gClient = row.GetProperty("clientUrls")[0].GetString()!.Replace("http://", "", StringComparison.Ordinal);
+            using var got = JsonDocument.Parse(await Ok("get", "cli/replace", "-o", "json", "--endpoints", gClient));
+            Assert.Equal("before-g", got.RootElement.GetProperty("kvs")[0].GetProperty("value").GetString());
+        }
+        finally
+        {
+            foreach (var name in new[] { "F", "G" }) await RaftKvBinary.RunAsync(["cluster", "remove", name, "--endpoints", Endpoints], Bound);
+            if (!f.HasExited) f.Kill(entireProcessTree: true);
+            if (g is { HasExited: false }) g.Kill(entireProcessTree: true);
+            g?.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task NoEndpointAnswers_ExitCode1_NamingEveryEndpoint()
     {
         var a = $"127.0.0.1:{FreePorts.Next()}";
