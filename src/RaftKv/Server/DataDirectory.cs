@@ -25,6 +25,16 @@ public static class DataDirectory
 
     public static string IdentityPath(string dataDir) => Path.Combine(MemberPath(dataDir), "identity.json");
 
+    /// <summary>
+    /// Written when the member learns it was removed from the cluster (from its own log or from its peers): the
+    /// directory's data may never serve again, even if its log never got as far as the removal.
+    /// </summary>
+    public static string RemovedMarkerPath(string dataDir) => Path.Combine(MemberPath(dataDir), "removed");
+
+    /// <summary>Records durably that this data directory's member was removed (see <see cref="RemovedMarkerPath"/>).</summary>
+    public static void MarkRemoved(string dataDir, string why) =>
+        DurableDirectory.WriteFileAtomically(RemovedMarkerPath(dataDir), System.Text.Encoding.UTF8.GetBytes(why + "\n"));
+
     /// <summary>Reads the identity, or null for a directory that was never bootstrapped.</summary>
     /// <exception cref="InvalidDataException">The identity file is unreadable.</exception>
     public static MemberIdentity? ReadIdentity(string dataDir)

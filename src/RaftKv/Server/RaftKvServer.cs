@@ -29,6 +29,12 @@ public static partial class RaftKvServer
             await Console.Error.WriteLineAsync($"raftkv serve: {e.Message}").ConfigureAwait(false);
             return 1;
         }
+        if (File.Exists(DataDirectory.RemovedMarkerPath(settings.DataDir)))
+        {
+            var why = (await File.ReadAllTextAsync(DataDirectory.RemovedMarkerPath(settings.DataDir), cancellationToken).ConfigureAwait(false)).Trim();
+            await Console.Error.WriteLineAsync($"raftkv serve: {why}").ConfigureAwait(false);
+            return 1;
+        }
         // A joiner learns its id and the cluster's from the running members the first time; after that its data
         // directory remembers them, whatever --initial-cluster-state says then (the flags' hashed ids describe the
         // cluster's first members only; as in etcd, the flag is ignored once the data directory exists).
@@ -235,6 +241,14 @@ public static partial class RaftKvServer
         }
         if (node.Removed.IsCompleted)
         {
+            try
+            {
+                DataDirectory.MarkRemoved(settings.DataDir, Removed(self));
+            }
+            catch (IOException e)
+            {
+                await Console.Error.WriteLineAsync($"raftkv serve: could not record the removal in {settings.DataDir}: {e.Message}").ConfigureAwait(false);
+            }
             await Console.Error.WriteLineAsync($"raftkv serve: {Removed(self)}").ConfigureAwait(false);
             return 0;
         }

@@ -63,6 +63,10 @@ public sealed class MembershipDifferentialTests(ITestOutputHelper output)
         using var etcdChannel = GrpcChannel.ForAddress(etcd.ClientUrl);
         using var raftkvChannel = GrpcChannel.ForAddress(cluster.Members[0].ClientUrl);
         using (var reference = new dotnet_etcd.EtcdClient(etcd.ClientUrl)) await Differential.WaitForEtcdAsync(etcd, reference);
+        // etcd serves clients only once it has published its name and client URLs through the log; raftkv serves at
+        // once and publishes just after: wait for that, so both start from a published member.
+        await Poll.UntilAsync(async () => (await new ClusterClient(raftkvChannel).MemberListAsync(new MemberListRequest(), deadline: DateTime.UtcNow.AddSeconds(5)))
+            .Members.All(m => m.ClientURLs.Count > 0), TimeSpan.FromSeconds(30), "raftkv to publish its client URLs", cluster.Diagnostics);
 
         var expected = await RunAsync(new ClusterClient(etcdChannel), etcd.ClientUrl);
         var actual = await RunAsync(new ClusterClient(raftkvChannel), cluster.Members[0].ClientUrl);

@@ -10,6 +10,9 @@ namespace RaftKv.Server.Cluster;
 /// </summary>
 public sealed class MemberPublisher(NodeContext node) : BackgroundService
 {
+    // Soon after start (etcd serves clients only once published; raftkv serves at once, so the gap is kept short),
+    // then rarely, in case a restart changed the flags.
+    private static readonly TimeSpan CheckEarly = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan CheckEvery = TimeSpan.FromMilliseconds(500);
 
     /// <inheritdoc />
@@ -21,7 +24,8 @@ public sealed class MemberPublisher(NodeContext node) : BackgroundService
         {
             try
             {
-                await Task.Delay(CheckEvery, stoppingToken).ConfigureAwait(false);
+                var published = node.Members.Find(self.Id) is { } current && current.Name == self.Name && current.ClientUrls.SequenceEqual(clientUrls, StringComparer.Ordinal);
+                await Task.Delay(published ? CheckEvery : CheckEarly, stoppingToken).ConfigureAwait(false);
                 if (node.Members.Find(self.Id) is not { } me || node.Status is not { Leader: not Raft.RaftNode.None }) continue;
                 if (me.Name == self.Name && me.ClientUrls.SequenceEqual(clientUrls, StringComparer.Ordinal)) continue;
                 var attributes = new RaftKv.Etcd.Api.Member { ID = self.Id, Name = self.Name, ClientURLs = { clientUrls } };
