@@ -33,7 +33,7 @@ public static class LiveMembers
             return initial.Select(m => new LiveMember(m.Id, m.Name, m.PeerUrl, [m.PeerUrl.GetLeftPart(UriPartial.Authority)], [], false, false)).ToArray();
         }
         return table.Members
-            .Select(m => new LiveMember(m.Id, node.NameOf(m.Id), FirstUrl(m.PeerUrls), m.PeerUrls, m.ClientUrls, m.IsLearner, m.IsStarted))
+            .Select(m => new LiveMember(m.Id, node.NameOf(m.Id), m.FirstPeerUri, m.PeerUrls, m.ClientUrls, m.IsLearner, m.IsStarted))
             .OrderBy(m => Position(initial, m.Id)).ThenBy(m => m.Name, StringComparer.Ordinal).ToArray();
     }
 
@@ -62,7 +62,4 @@ public static class LiveMembers
         }
         return int.MaxValue;
     }
-
-    private static Uri? FirstUrl(IReadOnlyList<string> urls) =>
-        urls.Count > 0 && Uri.TryCreate(urls[0], UriKind.Absolute, out var url) ? url : null;
 }

@@ -291,7 +291,7 @@ public static partial class RaftKvServer
         var peers = new Dictionary<ulong, Uri>();
         foreach (var m in table.Members)
         {
-            if (m.Id != self && m.PeerUrls.Count > 0 && Uri.TryCreate(m.PeerUrls[0], UriKind.Absolute, out var url)) peers[m.Id] = url;
+            if (m.Id != self && m.FirstPeerUri is { } url) peers[m.Id] = url;
         }
         return peers;
     }

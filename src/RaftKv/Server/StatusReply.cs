@@ -33,8 +33,7 @@ public sealed record StatusReply(
     {
         var progress = s.Progress.FirstOrDefault(p => p.Id == id);
         var match = progress.Id == id ? progress.Match : 0;
-        return new CatchUpReply(match, s.LastIndex, s.LastIndex > match ? s.LastIndex - match : 0,
-            progress.Id == id && match >= (ulong)(s.LastIndex * Cluster.MembershipChanges.LearnerReadyShare));
+        return new CatchUpReply(match, s.LastIndex, s.LastIndex > match ? s.LastIndex - match : 0, Cluster.MembershipChanges.IsInSync(s, id));
     }
 }
 

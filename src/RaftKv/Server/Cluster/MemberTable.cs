@@ -14,6 +14,9 @@ public sealed record MemberInfo(ulong Id, string Name, IReadOnlyList<string> Pee
     /// <summary>Whether it has started and published its name (etcd's IsStarted).</summary>
     public bool IsStarted => Name.Length > 0;
 
+    /// <summary>Its first peer URL, where members reach it; null when it has none that parses.</summary>
+    public Uri? FirstPeerUri => PeerUrls.Count > 0 && Uri.TryCreate(PeerUrls[0], UriKind.Absolute, out var url) ? url : null;
+
     /// <summary>The etcd message for this member.</summary>
     public RaftKv.Etcd.Api.Member ToProto() => new() { ID = Id, Name = Name, PeerURLs = { PeerUrls }, ClientURLs = { ClientUrls }, IsLearner = IsLearner };
 

@@ -60,7 +60,7 @@ public sealed class MembershipChanges(NodeContext node)
         if (id == node.Settings.Self.Id && node.Status?.Role == RaftRole.Leader && node.Members.Find(id) is { IsLearner: false })
         {
             await HandOffLeadershipAsync(cancellationToken).ConfigureAwait(false);
-            return (await ForwardAsync(new ForwardedChange { Remove = new MemberRemoveRequest { ID = id } }, cancellationToken).ConfigureAwait(false)).Table;
+            return (await RouteAsync(new ForwardedChange { Remove = new MemberRemoveRequest { ID = id } }, cancellationToken).ConfigureAwait(false)).Table;
         }
         return (await ChangeAsync(table =>
         {
@@ -200,14 +200,9 @@ public sealed class MembershipChanges(NodeContext node)
     }
 
     /// <summary>Runs a request here if this member leads, else on the leader; in both cases with the leader's answer.</summary>
-    public Task<(EtcdMember Added, MemberTable Table)> RouteAsync(ForwardedChange request, CancellationToken cancellationToken)
+    public async Task<(EtcdMember Added, MemberTable Table)> RouteAsync(ForwardedChange request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return ForwardAsync(request, cancellationToken);
-    }
-
-    private async Task<(EtcdMember Added, MemberTable Table)> ForwardAsync(ForwardedChange request, CancellationToken cancellationToken)
-    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(KvProposer.RequestTimeout);
         try
@@ -303,13 +298,17 @@ public sealed class MembershipChanges(NodeContext node)
     }
 
     /// <summary>Whether this member leads and learner <paramref name="id"/> is in sync by etcd's rule.</summary>
-    public bool IsLearnerReady(ulong id)
+    public bool IsLearnerReady(ulong id) => node.Status is { Role: RaftRole.Leader } status && IsInSync(status, id);
+
+    /// <summary>
+    /// etcd's readiness rule on a leader's status: <paramref name="id"/>'s match index is at least
+    /// <see cref="LearnerReadyShare"/> of the leader's last index (false when the leader tracks no such follower).
+    /// </summary>
+    public static bool IsInSync(RaftStatus status, ulong id)
     {
-        var status = node.Status;
-        if (status is null || status.Role != RaftRole.Leader) return false;
-        var learner = status.Progress.FirstOrDefault(p => p.Id == id);
-        if (learner.Id != id) return false;
-        return learner.Match >= (ulong)(status.LastIndex * LearnerReadyShare);
+        ArgumentNullException.ThrowIfNull(status);
+        var follower = status.Progress.FirstOrDefault(p => p.Id == id);
+        return follower.Id == id && follower.Match >= (ulong)(status.LastIndex * LearnerReadyShare);
     }
 
     // The peer URLs of a request, normalized as etcd prints them (scheme://host:port), or etcd's bad-URL error.
