@@ -128,7 +128,7 @@ public sealed class KvRequestValidator
         CommandCase.Put => ValidatePut(command.Put),
         CommandCase.DeleteRange => ValidateDeleteRange(command.DeleteRange),
         CommandCase.Txn => CheckTxnWhole(command.Txn, opsLimit),
-        CommandCase.Compaction or CommandCase.Alarm or CommandCase.LeaseGrant or CommandCase.LeaseRevoke => null,
+        CommandCase.Compaction or CommandCase.CompactionStep or CommandCase.Alarm or CommandCase.LeaseGrant or CommandCase.LeaseRevoke => null,
         CommandCase.LeaseCheckpoint => command.LeaseCheckpoint.Checkpoints.Count > Leases.LeaseLimits.MaxCheckpointsPerCommand ? KvError.TooManyCheckpoints : null,
         CommandCase.LeaseKeepAlive or CommandCase.LeaseTimeToLive => KvError.NotALogCommand,
         _ => KvError.EmptyCommand,

@@ -40,11 +40,16 @@ public sealed class KvStore : IDisposable
     public static KvStore OpenOnDisk(string directory, KvStoreOptions? options = null, Backend.KvBackendOptions? backendOptions = null) =>
         new(options ?? new KvStoreOptions(), DiskEngine.Open(directory, backendOptions ?? Backend.KvBackendOptions.Default));
 
-    /// <summary>As <see cref="OpenOnDisk(string, KvStoreOptions?, Backend.KvBackendOptions?)"/> with a lower limit on one entry's writes, for tests.</summary>
-    internal static KvStore OpenOnDiskWithLimit(string directory, KvStoreOptions? options, Backend.KvBackendOptions? backendOptions, int operationsMax)
+    /// <summary>
+    /// As <see cref="OpenOnDisk(string, KvStoreOptions?, Backend.KvBackendOptions?)"/> with a lower limit on one entry's
+    /// writes and on the changes one compaction step visits, for tests.
+    /// </summary>
+    internal static KvStore OpenOnDiskWithLimit(
+        string directory, KvStoreOptions? options, Backend.KvBackendOptions? backendOptions, int operationsMax, int compactionStepChanges = DiskApplyState.ChangesPerStep)
     {
         var engine = DiskEngine.Open(directory, backendOptions ?? Backend.KvBackendOptions.Default);
         engine.OperationsLimit = operationsMax;
+        engine.CompactionStepChanges = compactionStepChanges;
         return new KvStore(options ?? new KvStoreOptions(), engine);
     }
 
@@ -65,6 +70,13 @@ public sealed class KvStore : IDisposable
 
     /// <summary>The last compaction revision; -1 when never compacted.</summary>
     public long CompactRevision => engine.Scalars.CompactRevision;
+
+    /// <summary>
+    /// Whether a committed compaction still has versions to delete: the disk engine carries a compaction of more than
+    /// a step's worth of changes out in later entries, which the leader proposes as
+    /// <see cref="KvCommand.CompactionStep"/> commands while this is true. Reads never show those versions.
+    /// </summary>
+    public bool CompactionPending => engine.Scalars.CompactionPending;
 
     /// <summary>Index of the last Raft entry applied (0 before any).</summary>
     public ulong AppliedIndex => engine.Scalars.AppliedIndex;

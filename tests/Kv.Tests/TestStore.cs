@@ -11,10 +11,15 @@ internal sealed class TestStore : IDisposable
 
     public TestStore(KvStoreOptions? options = null) => Store = new KvStore(options);
 
-    private TestStore(string directory, KvStoreOptions? options, int operationsMax)
+    private readonly int operationsMax;
+    private readonly int compactionStepChanges;
+
+    private TestStore(string directory, KvStoreOptions? options, int operationsMax, int compactionStepChanges)
     {
         this.directory = directory;
-        Store = KvStore.OpenOnDiskWithLimit(directory, options, SmallBackend, operationsMax);
+        this.operationsMax = operationsMax;
+        this.compactionStepChanges = compactionStepChanges;
+        Store = KvStore.OpenOnDiskWithLimit(directory, options, SmallBackend, operationsMax, compactionStepChanges);
         nextIndex = Store.AppliedIndex + 1;
     }
 
@@ -22,16 +27,40 @@ internal sealed class TestStore : IDisposable
     public static Backend.KvBackendOptions SmallBackend { get; } = new() { BlockCacheSizeBytes = 4 << 20, WriteBufferSizeBytes = 4 << 20, OpenFilesMax = 64 };
 
     /// <summary>A store on the disk engine, in a fresh temporary directory removed on dispose.</summary>
-    public static TestStore OnDisk(KvStoreOptions? options = null, int operationsMax = Engine.DiskApplyState.OperationsMax) =>
-        new(Path.Combine(Path.GetTempPath(), "raftkv-kv-" + Guid.NewGuid().ToString("N")), options, operationsMax);
+    /// <remarks>
+    /// <paramref name="compactionStepChanges"/> bounds the changes one compaction step visits: small, a compaction
+    /// goes on over later entries (<see cref="Step"/>) instead of finishing in its own.
+    /// </remarks>
+    public static TestStore OnDisk(KvStoreOptions? options = null, int operationsMax = Engine.DiskApplyState.OperationsMax, int compactionStepChanges = Engine.DiskApplyState.ChangesPerStep) =>
+        new(Path.Combine(Path.GetTempPath(), "raftkv-kv-" + Guid.NewGuid().ToString("N")), options, operationsMax, compactionStepChanges);
 
-    /// <summary>Makes a store of the named engine ("memory" or "disk").</summary>
+    /// <summary>Changes per compaction step of the "disk-stepped" engine: compactions of more go on in later entries.</summary>
+    public const int SteppedCompactionChanges = 2;
+
+    /// <summary>Makes a store of the named engine ("memory", "disk", or "disk-stepped": compactions carried out in steps of <see cref="SteppedCompactionChanges"/> changes).</summary>
     public static TestStore Of(string engine, KvStoreOptions? options = null) => engine switch
     {
         "memory" => new TestStore(options),
         "disk" => OnDisk(options),
-        _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "memory or disk"),
+        "disk-stepped" => OnDisk(options, compactionStepChanges: SteppedCompactionChanges),
+        _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "memory, disk or disk-stepped"),
     };
+
+    /// <summary>Applies one compaction step (a no-op in memory, and when no compaction is pending).</summary>
+    public ApplyResult Step() => Apply(new KvCommand { CompactionStep = new CompactionStep() });
+
+    /// <summary>Applies compaction steps until no compaction is pending, at most <paramref name="stepsMax"/>; how many it took.</summary>
+    public int FinishCompaction(int stepsMax = 100_000)
+    {
+        var steps = 0;
+        while (Store.CompactionPending)
+        {
+            Assert.True(steps++ < stepsMax, $"a compaction was still pending after {stepsMax} steps");
+            Assert.Null(Step().Error);
+        }
+
+        return steps;
+    }
 
     public bool IsOnDisk => directory is not null;
 
@@ -41,7 +70,7 @@ internal sealed class TestStore : IDisposable
         var path = directory ?? throw new InvalidOperationException("only a disk store can be reopened");
         var options = Store.Options;
         Store.Dispose();
-        Store = KvStore.OpenOnDisk(path, options, SmallBackend);
+        Store = KvStore.OpenOnDiskWithLimit(path, options, SmallBackend, operationsMax, compactionStepChanges);
         Assert.Equal(nextIndex - 1, Store.AppliedIndex);
     }
 

@@ -10,16 +10,20 @@ internal sealed partial class DiskApplyState
     private static readonly byte[] VersionSpaceEnd = [MvccSpace.Versions + 1];
 
     /// <summary>
-    /// Walks the changes from the previous compaction to <paramref name="revision"/>. A change superseded at or
-    /// below the revision loses its version; the newest change of a key at or below it keeps its version unless it is
-    /// a tombstone, and takes with it the one version older than the previous compaction that that compaction kept
-    /// (whose change is gone). Changes below the revision are dropped; those at it stay, so a watcher may start there.
+    /// Changes one step of a walk visits at most: the step's batch then holds at most about four operations per change
+    /// (the change, its version, the pointer, one version older than the previous compaction), far below
+    /// <see cref="OperationsMax"/>, and applying it takes milliseconds.
     /// </summary>
-    /// <remarks>
-    /// All in this entry's batch: its size grows with the writes since the previous compaction, and past
-    /// <see cref="OperationsMax"/> the compaction is refused (compact to an earlier revision first). etcd deletes in
-    /// the background in chunks; so could this, with the compact revision committed first.
-    /// </remarks>
+    public const int ChangesPerStep = 10_000;
+
+    /// <summary>Whether a compaction still has versions to delete (<see cref="ContinueCompaction"/> carries it on).</summary>
+    public bool CompactionPending => meta.CompactionPending;
+
+    /// <summary>
+    /// Commits the compaction at <paramref name="revision"/> (reads below it are refused from now on) and carries out
+    /// its first step: a compaction of few changes is done within its own entry; a larger one goes on in the entries
+    /// the leader proposes for it (<see cref="ContinueCompaction"/>).
+    /// </summary>
     public void Compact(long revision)
     {
         if (revision <= meta.CompactRevision || revision > meta.CurrentRevision)
@@ -28,14 +32,58 @@ internal sealed partial class DiskApplyState
                 nameof(revision), revision, $"compaction must lie in ({meta.CompactRevision}, {meta.CurrentRevision}]");
         }
 
-        var previous = Math.Max(0, meta.CompactRevision);
+        meta = meta with { CompactRevision = revision };
+        ContinueCompaction();
+    }
+
+    /// <summary>
+    /// Carries the committed compactions on by at most <see cref="ChangesPerStep"/> changes (fewer in tests), in this entry's batch, so
+    /// every member deletes the same versions at the same index. Walks the changes from the previous compaction to the
+    /// walk's target: a change superseded at or below the target loses its version; the newest change of a key at or
+    /// below it keeps its version unless it is a tombstone, and takes with it the one version older than the previous
+    /// compaction that that compaction kept (whose change is gone). Changes below the target are dropped; those at it
+    /// stay, so a watcher may start there. A compaction committed while a walk runs starts its own walk in a later entry.
+    /// </summary>
+    public void ContinueCompaction()
+    {
+        if (!meta.CompactionPending)
+        {
+            return;
+        }
+
+        var walk = meta.Walk;
+        if (!walk.Walking)
+        {
+            walk = walk with { Target = meta.CompactRevision, CursorMain = Math.Max(0, walk.DoneTo), CursorSub = 0 };
+        }
+
+        // One walk per entry at most: the next one reads the committed state, which must include this one's deletions
+        // (a version this walk drops would otherwise be dropped, and counted, twice).
+        var next = Step(walk);
+        meta = meta with { Walk = next };
+        FailPoints.Hit(FailPoint.CompactionDuring);
+    }
+
+    // One stretch of one walk; returns the walk as it leaves it (finished when the cursor passed the target).
+    private CompactionWalk Step(CompactionWalk walk)
+    {
+        var previous = Math.Max(0, walk.DoneTo);
+        var revision = walk.Target;
         var view = committed.Backend;
-        using var changes = view.Iterate(ChangeKey.Encode(previous, 0), ChangeKey.Encode(revision + 1, 0));
+        using var changes = view.Iterate(ChangeKey.Encode(walk.CursorMain, walk.CursorSub), ChangeKey.Encode(revision + 1, 0));
         using var versions = view.Iterate(VersionSpaceStart, VersionSpaceEnd);
         long sizeBytes = meta.SizeBytes, entryCount = meta.EntryCount;
+        var budget = changesPerStep;
         for (; changes.Valid; changes.Next())
         {
             var (main, sub) = ChangeKey.Decode(changes.Key);
+            if (budget == 0)
+            {
+                meta = meta with { SizeBytes = sizeBytes, EntryCount = entryCount };
+                return walk with { CursorMain = main, CursorSub = sub };
+            }
+
+            budget--;
             var key = changes.Value.ToArray();
             if (main < revision)
             {
@@ -83,8 +131,8 @@ internal sealed partial class DiskApplyState
             }
         }
 
-        FailPoints.Hit(FailPoint.CompactionDuring);
-        meta = meta with { CompactRevision = revision, SizeBytes = sizeBytes, EntryCount = entryCount };
+        meta = meta with { SizeBytes = sizeBytes, EntryCount = entryCount };
+        return CompactionWalk.Finished(revision);
     }
 
     private void Drop(byte[] key, in StoredVersion version, ref long sizeBytes, ref long entryCount)

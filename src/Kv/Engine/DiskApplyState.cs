@@ -32,9 +32,13 @@ internal sealed partial class DiskApplyState : IMvccState
 
     private readonly int operationsMax;
 
-    public DiskApplyState(KvBackend backend, BackendBatch batch, DiskView committed, AlarmSet alarms, int operationsMax = OperationsMax)
+    private readonly int changesPerStep;
+
+    public DiskApplyState(KvBackend backend, BackendBatch batch, DiskView committed, AlarmSet alarms, int operationsMax = OperationsMax, int changesPerStep = ChangesPerStep)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(changesPerStep, 1);
         this.operationsMax = operationsMax;
+        this.changesPerStep = changesPerStep;
         this.backend = backend;
         this.batch = batch;
         this.committed = committed;

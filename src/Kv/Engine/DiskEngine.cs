@@ -37,6 +37,9 @@ internal sealed partial class DiskEngine : IKvEngine
     /// <summary>Operations one entry may write; lowered by tests to reach the limit with a few keys.</summary>
     internal int OperationsLimit { get; set; } = DiskApplyState.OperationsMax;
 
+    /// <summary>Changes one compaction step visits; lower in tests, to exercise compactions carried out in steps.</summary>
+    internal int CompactionStepChanges { get; set; } = DiskApplyState.ChangesPerStep;
+
     /// <summary>The backend's directory.</summary>
     public string Directory => backend.Directory;
 
@@ -73,7 +76,7 @@ internal sealed partial class DiskEngine : IKvEngine
         {
             using var committed = OpenPublished();
             using var batch = new BackendBatch();
-            var state = new DiskApplyState(backend, batch, committed, committed.Alarms.Clone(), OperationsLimit);
+            var state = new DiskApplyState(backend, batch, committed, committed.Alarms.Clone(), OperationsLimit, CompactionStepChanges);
             var result = apply(state);
             if (!state.Applied)
             {
@@ -165,7 +168,8 @@ internal sealed partial class DiskEngine : IKvEngine
     {
         long size = 0, count = 0;
         var newest = new Dictionary<ByteString, RevisionEntry>();
-        foreach (var (key, entry) in view.AllVersions(long.MaxValue))
+        var disk = (DiskView)view;
+        foreach (var (key, entry) in disk.StoredVersions())
         {
             size += MvccState.EntryCost(key.Length, entry.Value?.Length ?? 0);
             count++;
@@ -177,7 +181,6 @@ internal sealed partial class DiskEngine : IKvEngine
         }
 
         // Every key with a version has a pointer to its newest, and no other pointer exists.
-        var disk = (DiskView)view;
         var pointers = disk.CountPointers();
         foreach (var (key, entry) in newest)
         {

@@ -50,6 +50,8 @@ internal sealed class DiskView : IMvccView, IDisposable
 
     public long CompactRevision => meta.CompactRevision;
 
+    public bool CompactionPending => meta.CompactionPending;
+
     public ulong AppliedIndex => view.AppliedIndex;
 
     public long SizeBytes => meta.SizeBytes;
@@ -182,9 +184,15 @@ internal sealed class DiskView : IMvccView, IDisposable
             }
 
             var entry = ToEntry(VersionRecord.Decode(main, sub, versions.Value));
+            var compacted = main <= meta.CompactRevision; // only at the compaction revision: reads below it are refused
+            if (compacted && entry.IsTombstone)
+            {
+                continue; // the same tombstone, which a compaction still being carried out will drop
+            }
+
             RevisionEntry? previous = null;
             versions.Next();
-            if (versions.Valid)
+            if (!compacted && versions.Valid)
             {
                 var older = VersionKey.Decode(versions.Key);
                 if (older.Key.AsSpan().SequenceEqual(key))
@@ -197,7 +205,15 @@ internal sealed class DiskView : IMvccView, IDisposable
         }
     }
 
-    public IEnumerable<KeyVersion> AllVersions(long maxRevision)
+    public IEnumerable<KeyVersion> AllVersions(long maxRevision) => Versions(maxRevision, logical: true);
+
+    /// <summary>
+    /// Every stored version, those a compaction still being carried out will delete included (they count in
+    /// <see cref="SizeBytes"/> until then); for invariant checks.
+    /// </summary>
+    internal IEnumerable<KeyVersion> StoredVersions() => Versions(long.MaxValue, logical: false);
+
+    private IEnumerable<KeyVersion> Versions(long maxRevision, bool logical)
     {
         // Stored newest first per key; callers want oldest first, so each key's versions are gathered then reversed.
         var pending = new List<RevisionEntry>();
@@ -208,7 +224,7 @@ internal sealed class DiskView : IMvccView, IDisposable
             var (key, main, sub) = VersionKey.Decode(it.Key);
             if (pendingKey is not null && !pendingKey.AsSpan().SequenceEqual(key))
             {
-                foreach (var version in Flush(pendingKey, pending))
+                foreach (var version in Flush(pendingKey, pending, logical))
                 {
                     yield return version;
                 }
@@ -223,7 +239,7 @@ internal sealed class DiskView : IMvccView, IDisposable
 
         if (pendingKey is not null)
         {
-            foreach (var version in Flush(pendingKey, pending))
+            foreach (var version in Flush(pendingKey, pending, logical))
             {
                 yield return version;
             }
@@ -249,11 +265,23 @@ internal sealed class DiskView : IMvccView, IDisposable
         ? RevisionEntry.Tombstone(version.Main, version.Sub)
         : new RevisionEntry(version.Main, version.Sub, version.CreateRevision, version.Version, version.Lease, UnsafeByteOperations.UnsafeWrap(version.Value));
 
-    private static List<KeyVersion> Flush(byte[] key, List<RevisionEntry> pending)
+    // The key's versions, newest first in pending, oldest first out; without those a compaction still being carried
+    // out will delete (see LogicallyCompacted).
+    private List<KeyVersion> Flush(byte[] key, List<RevisionEntry> pending, bool logical)
     {
         var wrapped = UnsafeByteOperations.UnsafeWrap(key);
         var result = new List<KeyVersion>(pending.Count);
-        for (var i = pending.Count - 1; i >= 0; i--)
+        var oldest = pending.Count - 1;
+        if (logical && meta.CompactionPending)
+        {
+            var newestCompacted = pending.FindIndex(v => v.Main <= meta.CompactRevision);
+            if (newestCompacted >= 0)
+            {
+                oldest = pending[newestCompacted].IsTombstone ? newestCompacted - 1 : newestCompacted;
+            }
+        }
+
+        for (var i = oldest; i >= 0; i--)
         {
             result.Add(new KeyVersion(wrapped, pending[i]));
         }

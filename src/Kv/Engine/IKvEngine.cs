@@ -34,8 +34,8 @@ internal interface IKvEngine : IDisposable
 }
 
 /// <summary>The scalar state of a store after an applied entry.</summary>
-internal sealed record StoreScalars(ulong AppliedIndex, long CurrentRevision, long CompactRevision, long SizeBytes, long EntryCount)
+internal sealed record StoreScalars(ulong AppliedIndex, long CurrentRevision, long CompactRevision, long SizeBytes, long EntryCount, bool CompactionPending)
 {
     public static StoreScalars Of(IMvccView view) =>
-        new(view.AppliedIndex, view.CurrentRevision, view.CompactRevision, view.SizeBytes, view.EntryCount);
+        new(view.AppliedIndex, view.CurrentRevision, view.CompactRevision, view.SizeBytes, view.EntryCount, view.CompactionPending);
 }

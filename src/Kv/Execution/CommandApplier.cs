@@ -36,6 +36,7 @@ internal sealed class CommandApplier(bool collectEvents)
                     CommandCase.DeleteRange => DeleteRange(state, command.DeleteRange, events, out response),
                     CommandCase.Txn => Txn(state, command.Txn, events, out response),
                     CommandCase.Compaction => Compact(state, command.Compaction, out response),
+                    CommandCase.CompactionStep => ContinueCompaction(state, out response),
                     CommandCase.Alarm => Alarm(state, command.Alarm, out response),
                     CommandCase.LeaseGrant => LeaseGrant(state, command.LeaseGrant, out response),
                     CommandCase.LeaseRevoke => LeaseRevoke(state, command.LeaseRevoke, events, out response),
@@ -144,6 +145,19 @@ internal sealed class CommandApplier(bool collectEvents)
         }
 
         state.Compact(request.Revision);
+        response = new CompactionResponse { Header = new ResponseHeader { Revision = state.CurrentRevision } };
+        return null;
+    }
+
+    private static KvError? ContinueCompaction(IMvccState state, out IMessage? response)
+    {
+        response = null;
+        if (state.Alarms.Has(AlarmType.Corrupt))
+        {
+            return KvError.Corrupt; // as compaction: a corrupt store is left as it is
+        }
+
+        state.ContinueCompaction();
         response = new CompactionResponse { Header = new ResponseHeader { Revision = state.CurrentRevision } };
         return null;
     }

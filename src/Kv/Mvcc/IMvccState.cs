@@ -36,6 +36,12 @@ internal interface IMvccState : IMvccView
     void Compact(long revision);
 
     /// <summary>
+    /// Carries the committed compactions on by one bounded step, in this entry, when <see cref="IMvccView.CompactionPending"/>;
+    /// nothing otherwise. Changes no revision and nothing a read can see.
+    /// </summary>
+    void ContinueCompaction();
+
+    /// <summary>
     /// Drops every change this entry made so far (the applied index stays set): after an
     /// <see cref="EntryTooLargeException"/>, the entry is refused whole.
     /// </summary>

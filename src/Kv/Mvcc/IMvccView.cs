@@ -17,6 +17,12 @@ internal interface IMvccView
     /// <summary>Revision of the last compaction; -1 when never compacted.</summary>
     long CompactRevision { get; }
 
+    /// <summary>
+    /// Whether versions a committed compaction makes unreachable may still be stored: the disk engine carries a large
+    /// compaction out in steps (<see cref="IMvccState.ContinueCompaction"/>). Reads never show such versions.
+    /// </summary>
+    bool CompactionPending { get; }
+
     /// <summary>Index of the last Raft entry applied.</summary>
     ulong AppliedIndex { get; }
 

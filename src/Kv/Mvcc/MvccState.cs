@@ -35,6 +35,9 @@ internal sealed partial class MvccState : IMvccState
     /// <summary>Revision of the last compaction; -1 when never compacted, as in etcd.</summary>
     public long CompactRevision { get; private set; } = -1;
 
+    /// <summary>Never: this store compacts whole, at once.</summary>
+    public bool CompactionPending => false;
+
     /// <summary>Index of the last Raft entry applied.</summary>
     public ulong AppliedIndex { get; private set; }
 
@@ -90,6 +93,11 @@ internal sealed partial class MvccState : IMvccState
         }
 
         CurrentRevision = revision;
+    }
+
+    /// <summary>Nothing to carry on: <see cref="Compact"/> did it all.</summary>
+    public void ContinueCompaction()
+    {
     }
 
     /// <summary>

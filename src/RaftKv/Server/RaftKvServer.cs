@@ -169,6 +169,7 @@ public static partial class RaftKvServer
         builder.Services.AddSingleton(_ => nodeContext ?? throw new InvalidOperationException("node not ready"));
         builder.Services.AddHostedService<Leases.LeaseExpiry>();
         builder.Services.AddHostedService<Leases.LeaseCheckpointer>();
+        builder.Services.AddHostedService<CompactionStepper>();
         builder.Services.AddHostedService<Cluster.MemberPublisher>();
         builder.Services.AddHostedService<Cluster.RemovalDetector>();
         builder.Services.AddHostedService<Cluster.LearnerPromoter>();

@@ -4,10 +4,11 @@ namespace RaftKv.Server;
 
 /// <summary>A member's Raft state as JSON (<c>GET /v1/status</c>): ids in hex like etcd, names beside them.</summary>
 /// <param name="Members">The configuration as this member has applied it: every member, voter or learner (the member table).</param>
+/// <param name="Store">This member's key-value store as applied.</param>
 public sealed record StatusReply(
     string Name, string Id, string ClusterId, ulong Term, string Vote, string Leader, string LeaderName, string Role,
     ulong Commit, ulong Applied, ulong FirstIndex, ulong LastIndex, ulong LastTerm, IReadOnlyList<FollowerReply> Followers,
-    IReadOnlyList<ConfigMemberReply> Members)
+    IReadOnlyList<ConfigMemberReply> Members, StoreReply Store)
 {
     public static string Hex(ulong id) => id.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -25,7 +26,8 @@ public sealed record StatusReply(
             s.Progress.Select(p => new FollowerReply(node.NameOf(p.Id), Hex(p.Id), p.Match, p.Next, p.State.ToString().ToLowerInvariant(),
                 p.Inflight, s.LastIndex > p.Match ? s.LastIndex - p.Match : 0, p.RecentActive, p.IsLearner || learners.Contains(p.Id))).ToArray(),
             members.Select(m => new ConfigMemberReply(m.Name, Hex(m.Id), m.IsLearner ? "learner" : "voter", m.PeerUrls, m.ClientUrls, m.IsStarted,
-                onLeader && m.IsLearner ? CatchUp(s, m.Id) : null)).ToArray());
+                onLeader && m.IsLearner ? CatchUp(s, m.Id) : null)).ToArray(),
+            StoreReply.Of(node.Machine.Store));
     }
 
     // The leader's view of a learner: how far its log is behind the leader's, and whether MemberPromote would accept it.
@@ -58,3 +60,18 @@ public sealed record ConfigMemberReply(string Name, string Id, string Role, IRea
 /// <param name="Behind">Entries the learner is behind.</param>
 /// <param name="ReadyToPromote">Whether MemberPromote would accept it now (match at least 90% of the leader's last index).</param>
 public sealed record CatchUpReply(ulong Match, ulong LeaderLastIndex, ulong Behind, bool ReadyToPromote);
+
+/// <summary>A member's key-value store as applied.</summary>
+/// <param name="Revision">The current revision.</param>
+/// <param name="CompactRevision">The last compaction's revision (-1: never).</param>
+/// <param name="CompactionPending">Whether a large compaction is still deleting versions, in steps the leader proposes.</param>
+/// <param name="SizeBytes">The logical size the quota is checked against (etcd's db size in use).</param>
+/// <param name="VersionCount">Stored versions, tombstones included.</param>
+public sealed record StoreReply(long Revision, long CompactRevision, bool CompactionPending, long SizeBytes, long VersionCount)
+{
+    public static StoreReply Of(RaftKv.Kv.KvStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return new StoreReply(store.Revision, store.CompactRevision, store.CompactionPending, store.SizeBytes, store.VersionCount);
+    }
+}

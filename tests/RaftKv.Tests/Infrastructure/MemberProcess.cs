@@ -6,7 +6,10 @@ namespace RaftKv.Tests.Infrastructure;
 
 /// <summary>A member's status as served by <c>GET /v1/status</c>.</summary>
 public sealed record MemberStatus(string Name, string Id, string ClusterId, ulong Term, string Leader, string LeaderName, string Role,
-    ulong Commit, ulong Applied, ulong LastIndex);
+    ulong Commit, ulong Applied, ulong LastIndex, StoreStatus? Store = null);
+
+/// <summary>The key-value store part of <c>/v1/status</c>.</summary>
+public sealed record StoreStatus(long Revision, long CompactRevision, bool CompactionPending, long SizeBytes, long VersionCount);
 
 /// <summary>One <c>raftkv serve</c> process: start, kill -9, pause, resume, restart, and its output for diagnostics.</summary>
 public sealed class MemberProcess : IAsyncDisposable
