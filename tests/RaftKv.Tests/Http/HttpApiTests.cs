@@ -252,7 +252,10 @@ public sealed class HttpApiTests(FaultClusterFixture fixture) : IClassFixture<Fa
             if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
             snapshot?.Dispose();
             snapshot = JsonDocument.Parse(line["data: ".Length..]);
-            if (!string.IsNullOrEmpty(snapshot.RootElement.Str("leader"))) break;
+            // Under load the leader may be known before its election reaches the timeline (CI saw only the startup
+            // configuration changes there): wait, within the token, for a snapshot that has both.
+            if (!string.IsNullOrEmpty(snapshot.RootElement.Str("leader"))
+                && snapshot.RootElement.GetProperty("timeline").EnumerateArray().Any(e => e.Str("kind") == "becameleader")) break;
         }
         Assert.NotNull(snapshot);
         using var _ = snapshot;
