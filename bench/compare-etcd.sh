@@ -34,9 +34,6 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
   $sudo_cmd apt-get install -y etcd-server etcd-client >&2
 fi
 command -v python3 >/dev/null || { echo "python3 is needed (free ports, JSON)" >&2; exit 2; }
-echo "building raftkv (Release) ..." >&2
-dotnet build -c Release src/RaftKv -v q -nologo >&2
-raftkv=(dotnet src/RaftKv/bin/Release/net10.0/raftkv.dll)
 
 # --- one directory for everything; all processes and data removed on exit ------------------------------------------
 parent=${BENCH_DIR:-${TMPDIR:-/tmp}}
@@ -58,6 +55,8 @@ trap 'exit 130' INT TERM
 # even if the script is killed with SIGKILL and the trap never runs. Children get `9>&-` so they do not hold it open.
 mkfifo "$root/lifeline"
 exec 9<>"$root/lifeline"
+bench/publish-raftkv.sh "$root/raftkv-bin"
+raftkv=(dotnet "$root/raftkv-bin/raftkv.dll")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 

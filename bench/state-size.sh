@@ -47,8 +47,6 @@ export ETCDCTL_API=3
 
 command -v etcd >/dev/null && command -v etcdctl >/dev/null || { echo "etcd and etcdctl are needed (apt-get install etcd-server etcd-client)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 2; }
-echo "building raftkv (Release) ..." >&2
-dotnet build -c Release src/RaftKv -v q -nologo >&2
 
 parent=${BENCH_DIR:-${TMPDIR:-/tmp}}
 root=$(mktemp -d "$parent/raftkv-state-size.XXXXXX")
@@ -74,9 +72,7 @@ trap 'exit 130' INT TERM
 # Lifeline: raftkv members exit when this FIFO closes (fd 9 of this script), even after a SIGKILL of the script.
 mkfifo "$root/lifeline"
 exec 9<>"$root/lifeline"
-# Run a copy of the build: a build running meanwhile (another shell, the same checkout) must not swap the binary
-# between the first start and the restarts.
-cp -r src/RaftKv/bin/Release/net10.0 "$root/raftkv-bin"
+bench/publish-raftkv.sh "$root/raftkv-bin"
 raftkv=(dotnet "$root/raftkv-bin/raftkv.dll")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }

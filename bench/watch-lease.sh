@@ -39,7 +39,6 @@ export ETCDCTL_API=3
 command -v etcd >/dev/null && command -v etcdctl >/dev/null || { echo "etcd and etcdctl are needed (apt-get install etcd-server etcd-client)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 is needed (free ports, JSON)" >&2; exit 2; }
 echo "building raftkv (Release) ..." >&2
-dotnet build -c Release src/RaftKv -v q -nologo >&2
 
 parent=${BENCH_DIR:-${TMPDIR:-/tmp}}
 root=$(mktemp -d "$parent/raftkv-watch-lease.XXXXXX")
@@ -64,8 +63,7 @@ trap 'exit 130' INT TERM
 # Lifeline: raftkv members exit when this FIFO closes (fd 9 of this script), even after a SIGKILL of the script.
 mkfifo "$root/lifeline"
 exec 9<>"$root/lifeline"
-# A copy of the build: a build in another shell must not swap the binary under the running members.
-cp -r src/RaftKv/bin/Release/net10.0 "$root/raftkv-bin"
+bench/publish-raftkv.sh "$root/raftkv-bin"
 raftkv=(dotnet "$root/raftkv-bin/raftkv.dll")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }

@@ -10,6 +10,11 @@ command -v etcdctl >/dev/null 2>&1 || want+=(etcd-client)
 # Installing postgresql may create and start a cluster on port 5432; the tests never use it (they initdb their own).
 command -v patroni >/dev/null 2>&1 || want+=(patroni)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || want+=(postgresql postgresql-15)
+# Network namespaces stand in for separate hosts (tests that run `raftkv cluster` on its fixed ports).
+command -v ip >/dev/null 2>&1 || want+=(iproute2)
+# Packet loss between those hosts (the robustness suite): nft rules inside a host's namespace. The kernel here has
+# no sch_netem, so tc netem is not an option.
+command -v nft >/dev/null 2>&1 || want+=(nftables)
 # Debian's python (a pyenv one may come first on PATH and lacks Debian's modules).
 /usr/bin/python3 -c 'import etcd3gw' >/dev/null 2>&1 || want+=(python3-etcd3gw)
 [ ${#want[@]} -eq 0 ] && exit 0

@@ -29,6 +29,12 @@ public sealed class ApplyResult
         Events = events is { Count: > 0 } ? events : NoEvents;
     }
 
+    /// <summary>
+    /// For an applied Authenticate (the response is an <see cref="AuthenticateResponse"/>): the user its token
+    /// stands for, so every member can learn the token (etcd's simple tokens); null otherwise.
+    /// </summary>
+    public string? AuthenticatedUser { get; init; }
+
     /// <summary>Index of the applied Raft entry.</summary>
     public ulong RaftIndex { get; }
 

@@ -7,7 +7,7 @@ namespace RaftKv.Kv;
 /// and .NET clients) match on these strings, so the texts below are copied from etcd's rpctypes word for word.
 /// The server turns one into a response with <see cref="ToRpcException"/>.
 /// </summary>
-public sealed class KvError : IEquatable<KvError>
+public sealed partial class KvError : IEquatable<KvError>
 {
     private KvError(StatusCode code, string message)
     {

@@ -129,6 +129,9 @@ public sealed class KvRequestValidator
         CommandCase.DeleteRange => ValidateDeleteRange(command.DeleteRange),
         CommandCase.Txn => CheckTxnWhole(command.Txn, opsLimit),
         CommandCase.Compaction or CommandCase.CompactionStep or CommandCase.Alarm or CommandCase.LeaseGrant or CommandCase.LeaseRevoke => null,
+        CommandCase.AuthEnable or CommandCase.AuthDisable or CommandCase.Authenticate or CommandCase.UserAdd or CommandCase.UserDelete
+            or CommandCase.UserChangePassword or CommandCase.UserGrantRole or CommandCase.UserRevokeRole or CommandCase.RoleAdd
+            or CommandCase.RoleDelete or CommandCase.RoleGrantPermission or CommandCase.RoleRevokePermission => null, // checked when applied (Auth.AuthApplier)
         CommandCase.LeaseCheckpoint => command.LeaseCheckpoint.Checkpoints.Count > Leases.LeaseLimits.MaxCheckpointsPerCommand ? KvError.TooManyCheckpoints : null,
         CommandCase.LeaseKeepAlive or CommandCase.LeaseTimeToLive => KvError.NotALogCommand,
         _ => KvError.EmptyCommand,

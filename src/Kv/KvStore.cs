@@ -171,7 +171,13 @@ public sealed class KvStore : IDisposable
     /// </remarks>
     public ReadOnlyMemory<byte> ClusterRecord => engine.Read(view => view.ClusterRecord);
 
-    /// <summary>Most bytes a cluster record may have (64 KiB).</summary>
+    /// <summary>The replicated auth state (users, roles, enabled, revision) as of the last applied entry.</summary>
+    /// <remarks>Immutable; decoded once per change of the record, so cheap to read on every request.</remarks>
+    public Auth.AuthState Auth => readerAuthCache.Get(engine.Read(view => view.AuthRecord));
+
+    private readonly Auth.AuthCache readerAuthCache = new();
+
+    /// <summary>Most bytes a cluster record (and the auth record) may have (64 KiB).</summary>
     public const int ClusterRecordMaxBytes = 64 * 1024;
 
     /// <summary>

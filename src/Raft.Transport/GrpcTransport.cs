@@ -114,22 +114,7 @@ public sealed class GrpcTransport : IRaftTransport
         }
     }
 
-    /// <summary>Handles requests forwarded by followers (set by the application before traffic arrives).</summary>
-    public Func<ReadOnlyMemory<byte>, CancellationToken, Task<ReadOnlyMemory<byte>>>? ForwardHandler { get; set; }
-
-    /// <summary>Sends an application request to <paramref name="peerId"/> (normally the leader) and returns its reply.</summary>
-    /// <exception cref="Grpc.Core.RpcException">The peer is unreachable or refused the request.</exception>
-    public async Task<ReadOnlyMemory<byte>> ForwardAsync(ulong peerId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-    {
-        if (!_senders.TryGetValue(peerId, out var sender)) throw new ArgumentException($"unknown peer {peerId:x16}", nameof(peerId));
-        var reply = await sender.Client.ForwardAsync(new Protocol.ForwardRequest
-        {
-            ClusterId = _options.ClusterId, From = _options.LocalId, To = peerId, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload),
-        }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return reply.Payload.Memory;
-    }
-
-    /// <summary>Asks a peer who it is (name, client URLs); throws when it cannot be reached.</summary>
+    /// <summary>Asks a peer who it is (cluster and member id), for a reachability probe; throws when it cannot be reached.</summary>
     public async Task<Protocol.PingReply> PingAsync(ulong peerId, CancellationToken cancellationToken)
     {
         if (!_senders.TryGetValue(peerId, out var sender)) throw new ArgumentException($"unknown peer {peerId:x16}", nameof(peerId));

@@ -42,16 +42,19 @@ internal sealed partial class PeerSender : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = options.ConnectTimeout,
+            EnableMultipleHttp2Connections = true,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+        };
+        if (options.PeerTls is { } tls) handler.SslOptions = tls;
+        options.ConfigurePeerHandler?.Invoke(handler);
         _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = options.ConnectTimeout,
-                EnableMultipleHttp2Connections = true,
-                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            },
+            HttpHandler = handler,
             MaxReceiveMessageSize = null,
             MaxSendMessageSize = null,
         });

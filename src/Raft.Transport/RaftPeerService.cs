@@ -18,7 +18,7 @@ public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplic
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await ReadBatchesAsync(requestStream, summary, stopping.Token).ConfigureAwait(false);
+            await ReadBatchesAsync(requestStream, summary, context, stopping.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -27,11 +27,12 @@ public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplic
         return summary;
     }
 
-    private async Task ReadBatchesAsync(IAsyncStreamReader<MessageBatch> requestStream, StreamSummary summary, CancellationToken cancellationToken)
+    private async Task ReadBatchesAsync(IAsyncStreamReader<MessageBatch> requestStream, StreamSummary summary, ServerCallContext context,
+        CancellationToken cancellationToken)
     {
         await foreach (var batch in requestStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            CheckIdentity(batch.ClusterId, batch.To);
+            CheckIdentity(batch.ClusterId, batch.To, batch.From, context);
             var inbox = transport.Inbox;
             summary.Batches++;
             foreach (var wire in batch.Messages)
@@ -68,26 +69,30 @@ public sealed partial class RaftPeerService(GrpcTransport transport, IHostApplic
     public override Task<PingReply> Ping(PingRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.ClusterId != 0) CheckIdentity(request.ClusterId, request.To);
-        var reply = new PingReply { ClusterId = transport.Options.ClusterId, MemberId = transport.Options.LocalId, Name = transport.Options.LocalName };
-        reply.ClientUrls.AddRange(transport.Options.LocalClientUrls);
-        return Task.FromResult(reply);
-    }
-
-    /// <inheritdoc />
-    public override async Task<ForwardReply> Forward(ForwardRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        CheckIdentity(request.ClusterId, request.To);
-        var handler = transport.ForwardHandler
-            ?? throw new RpcException(new Status(StatusCode.Unavailable, "this member does not accept forwarded requests yet"));
-        var result = await handler(request.Payload.Memory, context.CancellationToken).ConfigureAwait(false);
-        return new ForwardReply { Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(result) };
+        if (request.ClusterId != 0) CheckIdentity(request.ClusterId, request.To, request.From, context);
+        return Task.FromResult(new PingReply { ClusterId = transport.Options.ClusterId, MemberId = transport.Options.LocalId });
     }
 
-    private void CheckIdentity(ulong clusterId, ulong to) => transport.CheckIdentity(clusterId, to);
+    // A refusal is logged here, on the receiving member, as well as returned to the sender: an operator sees a member
+    // of another cluster (or a stale one, after a member was replaced) knocking. The sender's reconnect backoff bounds
+    // how often.
+    private void CheckIdentity(ulong clusterId, ulong to, ulong from, ServerCallContext context)
+    {
+        try
+        {
+            transport.CheckIdentity(clusterId, to);
+        }
+        catch (RpcException e)
+        {
+            LogRefused(logger, from, context.Peer, e.Status.Detail);
+            throw;
+        }
+    }
 
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "dropped a malformed message from {From}: {Reason}")]
     private static partial void LogMalformed(ILogger logger, ulong from, string reason);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "refused a peer call from member {From:x16} at {Address}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, ulong from, string address, string reason);
 }

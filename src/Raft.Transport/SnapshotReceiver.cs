@@ -43,13 +43,21 @@ internal sealed partial class SnapshotReceiver(GrpcTransport transport)
 
     private async Task<Outcome> ReceiveInlineAsync(IAsyncStreamReader<SnapshotChunk> chunks, SnapshotChunk first, CancellationToken cancellationToken)
     {
-        var total = (long)(first.Message.Snapshot?.DataBytes ?? 0);
-        if (total > Options.MaxSnapshotBytes || total > Array.MaxLength)
-            return new Outcome(null, $"snapshot of {total} bytes exceeds the limit of {Math.Min(Options.MaxSnapshotBytes, Array.MaxLength)}");
-        var data = GC.AllocateUninitializedArray<byte>((int)total);
+        // Only a snapshot message travels this way; any other was delivered with the data it brought silently dropped.
+        if (first.Message.Type != (uint)MessageType.Snapshot) return new Outcome(null, $"message type {first.Message.Type} carries no snapshot");
+        // Compared unsigned: a size of 2^63 or more was a negative length (an OverflowException, not a refusal).
+        var announced = first.Message.Snapshot?.DataBytes ?? 0;
+        var limit = Math.Min(Options.MaxSnapshotBytes, Array.MaxLength);
+        if (announced > (ulong)limit) return new Outcome(null, $"snapshot of {announced} bytes exceeds the limit of {limit}");
+        var total = (long)announced;
+        // The announced size is the peer's word: the buffer grows with the data that arrives (never past the
+        // announcement), so one small chunk that announces 2 GB no longer allocates 2 GB.
+        var data = GC.AllocateUninitializedArray<byte>((int)Math.Min(total, Options.SnapshotChunkBytes));
         var received = 0;
         var refusal = await ReadBodyAsync(chunks, first, total, $"snapshot data longer than announced ({total} bytes)", piece =>
         {
+            if (piece.Length > data.Length - received)
+                Array.Resize(ref data, (int)Math.Min(total, Math.Max(received + (long)piece.Length, 2L * data.Length)));
             piece.Span.CopyTo(data.AsSpan(received));
             received += piece.Length;
             return ValueTask.FromResult<string?>(null);

@@ -55,11 +55,18 @@ public sealed record TransportOptions
     /// <summary>TCP connect timeout to a peer.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>This member's name and client URLs, told to peers that ping it (for member lists).</summary>
-    public string LocalName { get; init; } = "";
+    /// <summary>
+    /// TLS for the connections to peers (used when a peer URL is https): client certificate, server certificate
+    /// validation (<see cref="System.Net.Security.SslClientAuthenticationOptions.RemoteCertificateValidationCallback"/>),
+    /// protocols. Null: the system's defaults. The server side is Kestrel's: configure its HTTPS endpoint.
+    /// </summary>
+    public System.Net.Security.SslClientAuthenticationOptions? PeerTls { get; init; }
 
-    /// <summary>Client URLs this member advertises.</summary>
-    public IReadOnlyList<string> LocalClientUrls { get; init; } = [];
+    /// <summary>
+    /// Called on each peer channel's handler after the transport set its own values (timeouts, keep-alive,
+    /// <see cref="PeerTls"/>), for anything else: a proxy, certificate callbacks, connection limits.
+    /// </summary>
+    public Action<SocketsHttpHandler>? ConfigurePeerHandler { get; init; }
 
     /// <summary>Maps ids to names in logs.</summary>
     public Func<ulong, string> NameOf { get; init; } = id => id.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);

@@ -53,14 +53,28 @@ internal enum FailPoint
 
     /// <summary>KvBackend.CompactAll: before RocksDB compacts the whole key space (etcdctl defrag).</summary>
     DefragDuring,
+
+    /// <summary>
+    /// KvBackend's constructor: armed with <c>skip</c>, commits leave out RocksDB's WAL (they live in the memtable
+    /// until RocksDB flushes it) and FlushDurable flushes the memtable instead of syncing the WAL. A kill -9 then
+    /// loses every commit not yet made durable, as a power loss may: the robustness suite's power-loss fault.
+    /// </summary>
+    BackendWal,
+
+    /// <summary>
+    /// KvProposer.ReadBarrierAsync: armed with <c>skip</c>, a linearizable read is served from this member's state
+    /// without ReadIndex, as a serializable one: a planted bug, so the robustness suite can show it catches stale reads.
+    /// </summary>
+    ReadBarrier,
 }
 
 /// <summary>
 /// Failure points armed only by the environment variable <c>RAFTKV_FAILPOINTS</c>, read once per process, e.g.
 /// <c>wal-after-save=crash;backend-before-commit=sleep(200ms);snapshot-send-chunk=crash@3</c>: <c>crash</c> writes
 /// one line naming the point to standard error and kills the process with SIGKILL (as kill -9: nothing is flushed,
-/// no finalizer or exit handler runs); <c>sleep(N ms)</c> (or <c>sleep(N s)</c>) stalls the calling thread; an
-/// <c>@N</c> suffix fires on the Nth hit only instead of on every hit.
+/// no finalizer or exit handler runs); <c>sleep(N ms)</c> (or <c>sleep(N s)</c>) stalls the calling thread;
+/// <c>skip</c> makes <see cref="Skips"/> true at a point that guards a step the code may leave out (a planted bug);
+/// an <c>@N</c> suffix fires on the Nth hit only instead of on every hit.
 /// </summary>
 /// <remarks>
 /// Unarmed, <see cref="Hit"/> is one test of a static readonly bool (a constant once the JIT has tiered the caller
@@ -98,6 +112,24 @@ internal static class FailPoints
         if (Armed) Fire(point);
     }
 
+    /// <summary>
+    /// Whether <paramref name="point"/> is armed with <c>skip</c> (and fires on this hit): the caller then leaves
+    /// out the step the point guards. Unarmed, false at once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Skips(FailPoint point) => Armed && FireSkip(point);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool FireSkip(FailPoint point)
+    {
+        if (Problem is not null) throw new InvalidOperationException(Problem);
+        if (Arms![(int)point] is not { Skip: true } arm) return false;
+        var hit = Interlocked.Increment(ref arm.Hits);
+        if (arm.OnHit != 0 && hit != arm.OnHit) return false;
+        if (hit == 1 || hit == arm.OnHit) Console.Error.WriteLine($"raftkv: failpoint {NameOf(point)} fired (hit {hit}): skipping the step it guards");
+        return true;
+    }
+
     /// <summary>The point's name in the variable: the member's name in kebab case.</summary>
     public static string NameOf(FailPoint point)
     {
@@ -129,7 +161,7 @@ internal static class FailPoints
             }
             if (equals < 0 || Arm.Parse(part[(equals + 1)..].Trim()) is not { } arm)
             {
-                problem = $"{EnvironmentVariable}: '{part}' is not name=crash or name=sleep(N ms), optionally followed by @N (the Nth hit only)";
+                problem = $"{EnvironmentVariable}: '{part}' is not name=crash, name=sleep(N ms) or name=skip, optionally followed by @N (the Nth hit only)";
                 return null;
             }
             arms[point] = arm;
@@ -141,7 +173,7 @@ internal static class FailPoints
     private static void Fire(FailPoint point)
     {
         if (Problem is not null) throw new InvalidOperationException(Problem);
-        if (Arms![(int)point] is not { } arm) return;
+        if (Arms![(int)point] is not { Skip: false } arm) return;
         var hit = Interlocked.Increment(ref arm.Hits);
         if (arm.OnHit != 0 && hit != arm.OnHit) return;
         if (arm.SleepMs is { } sleepMs)
@@ -156,10 +188,12 @@ internal static class FailPoints
         Environment.FailFast($"failpoint {NameOf(point)}: SIGKILL did not end the process");
     }
 
-    /// <summary>One armed point: crash, or sleep <see cref="SleepMs"/>; on every hit, or on hit <see cref="OnHit"/> only.</summary>
-    internal sealed class Arm(string text, int? sleepMs, long onHit)
+    /// <summary>One armed point: crash, sleep <see cref="SleepMs"/>, or <see cref="Skip"/>; on every hit, or on hit <see cref="OnHit"/> only.</summary>
+    internal sealed class Arm(string text, int? sleepMs, long onHit, bool skip = false)
     {
         public long Hits;
+
+        public bool Skip { get; } = skip;
 
         public string Text { get; } = text;
 
@@ -174,6 +208,7 @@ internal static class FailPoints
             long onHit = 0;
             if (at >= 0 && (!long.TryParse(text[(at + 1)..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out onHit) || onHit < 1)) return null;
             if (action == "crash") return new Arm(text, null, onHit);
+            if (action == "skip") return new Arm(text, null, onHit, skip: true);
             if (!action.StartsWith("sleep(", StringComparison.Ordinal) || !action.EndsWith(')')) return null;
             var duration = action["sleep(".Length..^1].Trim();
             var scale = 1;

@@ -5,20 +5,35 @@ using System.Runtime.CompilerServices;
 namespace RaftKv.Raft.Hosting.Tests;
 
 /// <summary>
-/// The exported surface of RaftKv.Raft.Hosting, one line per public type and member, compared with the checked-in
-/// PublicApi.Hosting.txt so that every change of the API shows up in review (issue 17). After an intended change,
-/// regenerate the file: <c>RAFTKV_UPDATE_API=1 dotnet test tests/Raft.Hosting.Tests --filter PublicApi</c>, and
-/// commit it with the change.
+/// The exported surface of each library package (RaftKv.Raft, .Storage, .Hosting, .Transport, .Testing), one line per
+/// public type and member, compared with the checked-in PublicApi.&lt;name&gt;.txt so that every change of an API shows
+/// up in review (issue 17). After an intended change, regenerate the files:
+/// <c>RAFTKV_UPDATE_API=1 dotnet test tests/Raft.Hosting.Tests --filter PublicApi</c>, and commit them with the change.
 /// </summary>
 public sealed class PublicApiTests
 {
     private const string UpdateVariable = "RAFTKV_UPDATE_API";
 
-    [Fact]
-    public void TheHostingAssemblysPublicApi_MatchesTheCheckedInListing()
+    /// <summary>Each library assembly by the short name of its listing file.</summary>
+    public static TheoryData<string> Libraries => ["Raft", "Storage", "Hosting", "Transport", "Testing"];
+
+    private static Assembly AssemblyOf(string name) => name switch
     {
-        var actual = PublicApiListing.Describe(typeof(RaftHost).Assembly);
-        var path = Path.Combine(SourceDirectory(), "PublicApi.Hosting.txt");
+        "Raft" => typeof(RaftNode).Assembly,
+        "Storage" => typeof(RaftKv.Raft.Storage.DurableStorage).Assembly,
+        "Hosting" => typeof(RaftHost).Assembly,
+        "Transport" => typeof(RaftKv.Raft.Transport.GrpcTransport).Assembly,
+        "Testing" => typeof(RaftKv.Raft.Testing.Cluster).Assembly,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a library"),
+    };
+
+    [Theory]
+    [MemberData(nameof(Libraries))]
+    public void TheLibrarysPublicApi_MatchesTheCheckedInListing(string library)
+    {
+        var assembly = AssemblyOf(library);
+        var actual = PublicApiListing.Describe(assembly);
+        var path = Path.Combine(SourceDirectory(), $"PublicApi.{library}.txt");
         if (Environment.GetEnvironmentVariable(UpdateVariable) == "1")
         {
             File.WriteAllLines(path, actual);
@@ -29,7 +44,7 @@ public sealed class PublicApiTests
         var added = actual.Except(expected, StringComparer.Ordinal).Select(l => "+ " + l);
         var diff = removed.Concat(added).ToArray();
         Assert.True(diff.Length == 0 && expected.SequenceEqual(actual, StringComparer.Ordinal),
-            $"The public API of RaftKv.Raft.Hosting differs from {path} (- listed only there, + only in the assembly):\n"
+            $"The public API of {assembly.GetName().Name} differs from {path} (- listed only there, + only in the assembly):\n"
             + string.Join('\n', diff)
             + $"\nIf the change is intended, regenerate the file with {UpdateVariable}=1 dotnet test tests/Raft.Hosting.Tests --filter PublicApi and commit it.");
     }

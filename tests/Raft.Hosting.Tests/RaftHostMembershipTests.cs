@@ -94,7 +94,8 @@ public sealed class RaftHostMembershipTests : IAsyncLifetime
         await leader.ProposeConfChangeAsync(ConfChange.Single(ConfChangeType.PromoteLearner, 4));
         var four = new ConfState([1, 2, 3, 4]);
         await UntilAsync(() => _nodes.Values.All(n => n.Host.Configuration.Equals(four)), "every node at four voters");
-        Assert.False(leader.Status!.Progress.Single(p => p.Id == 4).IsLearner);
+        // Status is a copy the loop publishes after the iteration that applied the change: it may lag Configuration.
+        await UntilAsync(() => leader.Status?.Progress.SingleOrDefault(p => p.Id == 4) is { IsLearner: false }, "the leader's progress showing 4 as a voter");
 
         // Remove a voter other than the leader.
         var removed = Initial.First(id => id != leader.Id);

@@ -14,4 +14,16 @@ public sealed class SamplesTests
         Assert.Matches(@"node \d was elected leader", text);
         Assert.Contains("final value 75: the surviving nodes agree", text);
     }
+
+    [Fact]
+    public void PureCore_DrivesThreeNodesByHand_AndTheValueIsAppliedOnAll()
+    {
+        var output = new StringWriter();
+        var exitCode = Samples.PureCore.Program.Run(output);
+        var text = output.ToString();
+        Assert.True(exitCode == 0, text);
+        Assert.Matches(@"node \d leads term \d+; proposed 'x=1'", text);
+        foreach (var id in new[] { 1, 2, 3 }) Assert.Matches($"node {id} applied 'x=1' at index \\d+", text);
+        Assert.Contains("'x=1' is committed and applied on all 3 nodes", text);
+    }
 }

@@ -1,5 +1,5 @@
 using System.Text;
-using RaftKv.Raft.Tests.Simulation;
+using RaftKv.Raft.Testing;
 
 namespace RaftKv.Raft.Tests;
 

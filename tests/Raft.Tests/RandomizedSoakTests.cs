@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using RaftKv.Raft.Tests.Simulation;
+using RaftKv.Raft.Testing;
 using Xunit.Abstractions;
 
 namespace RaftKv.Raft.Tests;

@@ -1,4 +1,4 @@
-using RaftKv.Raft.Tests.Simulation;
+using RaftKv.Raft.Testing;
 
 namespace RaftKv.Raft.Tests;
 

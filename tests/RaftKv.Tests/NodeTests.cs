@@ -33,7 +33,7 @@ public sealed class NodeTests
         var commit = (await next.TryStatusAsync())!.Commit;
         await Poll.UntilAsync(async () => (await leader.TryStatusAsync()) is { Role: "follower" } s && s.Applied >= commit,
             ProcessCluster.ElectionBound, "the restarted member catching up", cluster.Diagnostics);
-        Assert.Contains(leader.Output, l => l.Contains("log ends at", StringComparison.Ordinal));
+        Assert.Contains(leader.Output, l => l.Contains("log ends at", StringComparison.Ordinal) && l.Contains("started in", StringComparison.Ordinal) && l.Contains("store ", StringComparison.Ordinal));
     }
 
     [Fact]

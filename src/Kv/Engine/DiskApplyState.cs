@@ -27,6 +27,7 @@ internal sealed partial class DiskApplyState : IMvccState
     private readonly SortedList<ByteString, RevisionEntry> overlay = new(ByteStringComparer.Instance);
     private DiskMeta meta;
     private byte[]? newClusterRecord; // null: this entry leaves the committed record as it is
+    private byte[]? newAuthRecord; // likewise
     private ulong appliedIndex;
     private bool applied;
 
@@ -61,6 +62,8 @@ internal sealed partial class DiskApplyState : IMvccState
 
     public ReadOnlyMemory<byte> ClusterRecord => newClusterRecord ?? committed.ClusterRecord;
 
+    public ReadOnlyMemory<byte> AuthRecord => newAuthRecord ?? committed.AuthRecord;
+
     /// <summary>The scalars as this entry leaves them.</summary>
     public DiskMeta Meta => meta;
 
@@ -81,6 +84,13 @@ internal sealed partial class DiskApplyState : IMvccState
         ArgumentNullException.ThrowIfNull(record);
         ClusterRecordLength.ThrowIfTooLong(record.Length, nameof(record));
         newClusterRecord = record; // one put or delete at Commit, within the room OperationsMax leaves below the batch limit
+    }
+
+    public void SetAuthRecord(byte[] record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ClusterRecordLength.ThrowIfTooLong(record.Length, nameof(record));
+        newAuthRecord = record; // as the cluster record: one put or delete at Commit
     }
 
     public bool TryGetVersion(ReadOnlySpan<byte> key, long revision, out RevisionEntry entry)
@@ -139,6 +149,7 @@ internal sealed partial class DiskApplyState : IMvccState
         overlay.Clear();
         DiscardLeaseWrites();
         newClusterRecord = null;
+        newAuthRecord = null;
         meta = committed.Meta;
     }
 
@@ -186,6 +197,11 @@ internal sealed partial class DiskApplyState : IMvccState
         if (newClusterRecord is not null)
         {
             DiskClusterRecord.Write(batch, newClusterRecord);
+        }
+
+        if (newAuthRecord is not null)
+        {
+            DiskClusterRecord.Write(batch, newAuthRecord, DiskClusterRecord.AuthKey);
         }
 
         WriteLeaseCount();

@@ -16,8 +16,11 @@ internal static class DiskClusterRecord
     /// <summary>The record's key in the backend's user space.</summary>
     public static readonly byte[] Key = [MvccSpace.Meta, (byte)'c', (byte)'l', (byte)'u', (byte)'s', (byte)'t', (byte)'e', (byte)'r'];
 
+    /// <summary>The auth record's key: the same rules, its own key.</summary>
+    public static readonly byte[] AuthKey = [MvccSpace.Meta, (byte)'a', (byte)'u', (byte)'t', (byte)'h'];
+
     /// <summary>Puts <paramref name="record"/> into <paramref name="batch"/> (a delete when it is empty).</summary>
-    public static void Write(BackendBatch batch, ReadOnlySpan<byte> record)
+    public static void Write(BackendBatch batch, ReadOnlySpan<byte> record, byte[]? key = null)
     {
         if (!ClusterRecordLength.Fits(record.Length))
         {
@@ -26,19 +29,19 @@ internal static class DiskClusterRecord
 
         if (record.IsEmpty)
         {
-            batch.Delete(Key);
+            batch.Delete(key ?? Key);
         }
         else
         {
-            batch.Put(Key, record);
+            batch.Put(key ?? Key, record);
         }
     }
 
     /// <summary>Reads the record of <paramref name="view"/>; empty when none is stored.</summary>
     /// <exception cref="BackendFormatException">When the stored record is longer than any this version writes: a corrupt backend.</exception>
-    public static byte[] Read(BackendView view, string directory)
+    public static byte[] Read(BackendView view, string directory, byte[]? key = null)
     {
-        if (!view.TryGet(Key, out var record))
+        if (!view.TryGet(key ?? Key, out var record))
         {
             return [];
         }

@@ -24,7 +24,7 @@ internal sealed partial class DiskEngine : IKvEngine
     // The scalars, alarms and cluster record of the last commit, published with it under publishLock, so a view and
     // the scalars it is read with always belong to the same commit, without reading the records a commit rewrites.
     private readonly object publishLock = new();
-    private (DiskMeta Meta, AlarmSet Alarms, ReadOnlyMemory<byte> ClusterRecord) published;
+    private (DiskMeta Meta, AlarmSet Alarms, ReadOnlyMemory<byte> ClusterRecord, ReadOnlyMemory<byte> AuthRecord) published;
 
     private DiskEngine(KvBackend backend, KvBackendOptions backendOptions, StateDirectory? root)
     {
@@ -86,7 +86,7 @@ internal sealed partial class DiskEngine : IKvEngine
             lock (publishLock)
             {
                 state.Commit();
-                published = (state.Meta, state.Alarms, state.ClusterRecord);
+                published = (state.Meta, state.Alarms, state.ClusterRecord, state.AuthRecord);
             }
 
             Volatile.Write(ref scalars, StoreScalars.Of(state));
@@ -103,7 +103,7 @@ internal sealed partial class DiskEngine : IKvEngine
     {
         lock (publishLock)
         {
-            return new DiskView(backend.OpenView(), published.Meta, published.Alarms, published.ClusterRecord);
+            return new DiskView(backend.OpenView(), published.Meta, published.Alarms, published.ClusterRecord, published.AuthRecord);
         }
     }
 
@@ -113,7 +113,7 @@ internal sealed partial class DiskEngine : IKvEngine
         using var view = new DiskView(backend.OpenView(), backend.Directory);
         lock (publishLock)
         {
-            published = (view.Meta, view.Alarms, view.ClusterRecord);
+            published = (view.Meta, view.Alarms, view.ClusterRecord, view.AuthRecord);
         }
 
         Volatile.Write(ref scalars, StoreScalars.Of(view));

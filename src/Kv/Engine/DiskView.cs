@@ -29,6 +29,7 @@ internal sealed class DiskView : IMvccView, IDisposable
             meta = DiskMeta.Read(view, directory, out var alarms);
             Alarms = alarms;
             ClusterRecord = DiskClusterRecord.Read(view, directory);
+            AuthRecord = DiskClusterRecord.Read(view, directory, DiskClusterRecord.AuthKey);
         }
         catch
         {
@@ -38,8 +39,9 @@ internal sealed class DiskView : IMvccView, IDisposable
     }
 
     /// <summary>A view whose scalars the engine published with the commit the view shows (no read of the hot record).</summary>
-    public DiskView(BackendView view, DiskMeta meta, AlarmSet alarms, ReadOnlyMemory<byte> clusterRecord)
+    public DiskView(BackendView view, DiskMeta meta, AlarmSet alarms, ReadOnlyMemory<byte> clusterRecord, ReadOnlyMemory<byte> authRecord)
     {
+        AuthRecord = authRecord;
         this.view = view;
         this.meta = meta;
         Alarms = alarms;
@@ -61,6 +63,8 @@ internal sealed class DiskView : IMvccView, IDisposable
     public AlarmSet Alarms { get; }
 
     public ReadOnlyMemory<byte> ClusterRecord { get; }
+
+    public ReadOnlyMemory<byte> AuthRecord { get; }
 
     public Leases.ILeaseView Leases => field ??= new DiskLeaseView(view);
 

@@ -19,13 +19,22 @@ namespace RaftKv.Kv.Execution;
 /// <param name="collectEvents">Whether results list their changes; changes only what the result carries, never the state.</param>
 internal sealed class CommandApplier(bool collectEvents)
 {
+    private readonly Auth.AuthCache authCache = new();
+
     public ApplyResult Apply(IMvccState state, ulong raftIndex, KvCommand command)
     {
         state.SetApplied(raftIndex);
         var events = collectEvents ? new List<Event>() : null;
         var error = KvRequestValidator.ValidateForApply(command);
         IMessage? response = null;
-        if (error is null)
+        var auth = authCache.Get(state.AuthRecord);
+        // The proposer checked too, but against the state it had: checked again here, at this index, every member alike.
+        error ??= Auth.AuthChecker.Check(auth, command.Auth, command, state.Leases);
+        if (error is null && Auth.AuthApplier.Handles(command.RequestCase))
+        {
+            error = Auth.AuthApplier.Apply(state, auth, command, out response);
+        }
+        else if (error is null)
         {
             try
             {
@@ -52,7 +61,10 @@ internal sealed class CommandApplier(bool collectEvents)
             }
         }
 
-        return new ApplyResult(raftIndex, command.RequestId, error is null ? response : null, error, state.CurrentRevision, error is null ? events : null);
+        return new ApplyResult(raftIndex, command.RequestId, error is null ? response : null, error, state.CurrentRevision, error is null ? events : null)
+        {
+            AuthenticatedUser = error is null && command.RequestCase == CommandCase.Authenticate ? command.Authenticate.Name : null,
+        };
     }
 
     /// <summary>A log entry whose bytes are not a command: refused the same way everywhere.</summary>

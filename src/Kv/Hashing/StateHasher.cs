@@ -46,6 +46,15 @@ internal static class StateHasher
             crc.Append(state.ClusterRecord.Span);
         }
 
+        if (!state.AuthRecord.IsEmpty)
+        {
+            Span<byte> length = stackalloc byte[5];
+            length[0] = (byte)'A'; // so an auth record cannot hash as a longer cluster record
+            BinaryPrimitives.WriteInt32LittleEndian(length[1..], state.AuthRecord.Length);
+            crc.Append(length);
+            crc.Append(state.AuthRecord.Span);
+        }
+
         AppendKeys(crc, state, long.MaxValue);
         return crc.GetCurrentHashAsUInt32();
     }

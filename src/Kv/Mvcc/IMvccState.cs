@@ -20,6 +20,10 @@ internal interface IMvccState : IMvccView
     /// <exception cref="ArgumentException">When the record is longer than the limit.</exception>
     void SetClusterRecord(byte[] record);
 
+    /// <summary>Replaces the auth record as part of the entry being applied; as <see cref="SetClusterRecord"/>.</summary>
+    /// <exception cref="ArgumentException">When the record is longer than the limit.</exception>
+    void SetAuthRecord(byte[] record);
+
     /// <summary>Adds one version of <paramref name="key"/> at revision <see cref="IMvccView.CurrentRevision"/> + 1.</summary>
     void Append(ByteString key, in RevisionEntry entry);
 

@@ -45,6 +45,12 @@ internal interface IMvccView
     ReadOnlyMemory<byte> ClusterRecord { get; }
 
     /// <summary>
+    /// The auth record (an encoded <see cref="Kv.AuthRecord"/>) as of <see cref="AppliedIndex"/>; empty when auth was
+    /// never configured. Same limit and immutability as <see cref="ClusterRecord"/>.
+    /// </summary>
+    ReadOnlyMemory<byte> AuthRecord { get; }
+
+    /// <summary>
     /// The newest version of <paramref name="key"/> with a main revision at most <paramref name="revision"/>, a
     /// tombstone included; false when the key had no version by then (or compaction removed it).
     /// </summary>

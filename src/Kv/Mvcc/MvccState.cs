@@ -50,6 +50,9 @@ internal sealed partial class MvccState : IMvccState
     /// <summary>The server's opaque cluster record; empty until one is set. Replaced whole, never changed in place.</summary>
     public ReadOnlyMemory<byte> ClusterRecord { get; private set; } = ReadOnlyMemory<byte>.Empty;
 
+    /// <summary>The auth record; empty until auth is configured. Replaced whole, never changed in place.</summary>
+    public ReadOnlyMemory<byte> AuthRecord { get; private set; } = ReadOnlyMemory<byte>.Empty;
+
     public static long EntryCost(int keyLength, int valueLength) => keyLength + valueLength + RevisionOverheadBytes;
 
     public void SetApplied(ulong raftIndex)
@@ -68,6 +71,13 @@ internal sealed partial class MvccState : IMvccState
         ArgumentNullException.ThrowIfNull(record);
         ClusterRecordLength.ThrowIfTooLong(record.Length, nameof(record));
         ClusterRecord = record;
+    }
+
+    public void SetAuthRecord(byte[] record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ClusterRecordLength.ThrowIfTooLong(record.Length, nameof(record));
+        AuthRecord = record;
     }
 
     /// <summary>Adds one version of one key, at revision <see cref="CurrentRevision"/> + 1.</summary>

@@ -26,6 +26,7 @@ internal sealed class FrozenState
         CurrentRevision = state.CurrentRevision;
         CompactRevision = state.CompactRevision;
         ClusterRecord = state.ClusterRecord; // immutable: the state replaces it whole, never in place
+        AuthRecord = state.AuthRecord; // likewise
         this.alarms = alarms;
         this.keys = keys;
         this.starts = starts;
@@ -40,6 +41,9 @@ internal sealed class FrozenState
 
     /// <summary>The server's opaque cluster record; empty when none was set.</summary>
     public ReadOnlyMemory<byte> ClusterRecord { get; }
+
+    /// <summary>The auth record; empty when auth was never configured.</summary>
+    public ReadOnlyMemory<byte> AuthRecord { get; }
 
     /// <summary>The raised alarms in (member, type) order.</summary>
     public ReadOnlySpan<(ulong MemberId, AlarmType Type)> Alarms => alarms;

@@ -8,16 +8,17 @@ namespace RaftKv.Kv.Snapshots;
 /// The records of a store snapshot, streamed key by key from a <see cref="FrozenState"/> (never serialized into one
 /// buffer): magic and format version; applied index, current and compact revision; the alarms; then each key (in
 /// key order) with its versions (oldest first); from format 2 the leases (count, then id and granted TTL each, in id
-/// order; from format 3 each also with its checkpointed remaining TTL, 0 for none); from format 4 the cluster record
+/// order; from format 3 each also with its checkpointed remaining TTL, 0 for none); from format 4 the cluster record, from format 5 the auth record
 /// (a blob, empty for none); then an end marker. The change log and the lease attachments are rebuilt on restore (a
 /// key is attached to the lease its newest version names); format 1, written before leases, restores with none;
 /// format 2, written before checkpoints, with no checkpoints; format 3, written before the cluster record, with an
-/// empty one.
+/// empty one; format 4, written before the auth record, with an empty one (auth never configured).
 /// </summary>
 internal static class SnapshotCodec
 {
     private const long Magic = 0x3153_5356_4B54_4652; // "RFTKVSS1" little-endian
-    private const int FormatVersion = 4;
+    private const int FormatVersion = 5;
+    private const int FormatBeforeAuthRecord = 4;
     private const int FormatBeforeClusterRecord = 3;
     private const int FormatBeforeCheckpoints = 2;
     private const int FormatBeforeLeases = 1;
@@ -91,16 +92,21 @@ internal static class SnapshotCodec
             }
         }
 
-        if (format >= FormatVersion)
+        if (format >= FormatBeforeAuthRecord)
         {
             writer.WriteBlob(state.ClusterRecord.Span);
+        }
+
+        if (format >= FormatVersion)
+        {
+            writer.WriteBlob(state.AuthRecord.Span);
         }
 
         writer.WriteInt32(EndMarker);
         writer.Finish();
     }
 
-    private static bool IsKnown(int format) => format is FormatVersion or FormatBeforeClusterRecord or FormatBeforeCheckpoints or FormatBeforeLeases;
+    private static bool IsKnown(int format) => format is FormatVersion or FormatBeforeAuthRecord or FormatBeforeClusterRecord or FormatBeforeCheckpoints or FormatBeforeLeases;
 
     /// <summary>
     /// The exact number of bytes <see cref="Write(FrozenState, Stream)"/> writes for <paramref name="state"/>: each record size below
@@ -111,12 +117,12 @@ internal static class SnapshotCodec
     {
         const int FieldsBefore = sizeof(long) + sizeof(int) + (3 * sizeof(long)) + sizeof(int); // magic .. alarm count
         const int AlarmBytes = sizeof(long) + sizeof(int);
-        const int FieldsAfter = sizeof(long) + sizeof(int) + sizeof(int) + sizeof(int); // key count, lease count, cluster record length, end marker
+        const int FieldsAfter = sizeof(long) + sizeof(int) + sizeof(int) + sizeof(int) + sizeof(int); // key count, lease count, cluster and auth record lengths, end marker
         const int LeaseBytes = 3 * sizeof(long); // id, granted TTL, remaining TTL
         const int VersionBytes = sizeof(long) + sizeof(int) + 1; // main, sub, flags
         const int ValueFieldBytes = (3 * sizeof(long)) + sizeof(int); // create revision, version, lease, value length
         long payload = FieldsBefore + ((long)state.Alarms.Length * AlarmBytes) + FieldsAfter + ((long)state.Leases.Length * LeaseBytes)
-            + state.ClusterRecord.Length;
+            + state.ClusterRecord.Length + state.AuthRecord.Length;
         for (var k = 0; k < state.KeyCount; k++)
         {
             var versions = state.Versions(k);
@@ -218,10 +224,15 @@ internal static class SnapshotCodec
             ReadLeases(reader, state, withCheckpoints: version != FormatBeforeCheckpoints);
         }
 
-        if (version >= FormatVersion)
+        if (version >= FormatBeforeAuthRecord)
         {
             // ReadBlob refuses a longer length before reading it; the state checks the limit again, as everything it restores.
             state.SetClusterRecord(reader.ReadBlob(KvStore.ClusterRecordMaxBytes, "cluster record"));
+        }
+
+        if (version >= FormatVersion)
+        {
+            state.SetAuthRecord(reader.ReadBlob(KvStore.ClusterRecordMaxBytes, "auth record"));
         }
 
         if (reader.ReadInt32() != EndMarker)

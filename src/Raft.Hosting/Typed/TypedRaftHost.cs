@@ -16,7 +16,7 @@ namespace RaftKv.Raft.Hosting;
 /// </remarks>
 /// <typeparam name="TCommand">What a proposal carries.</typeparam>
 /// <typeparam name="TResult">What applying a command returns to its proposer.</typeparam>
-public sealed class TypedRaftHost<TCommand, TResult> : IAsyncDisposable
+public sealed partial class TypedRaftHost<TCommand, TResult> : IAsyncDisposable
 {
     private readonly ICommandCodec<TCommand> _commandCodec;
 
@@ -34,7 +34,7 @@ public sealed class TypedRaftHost<TCommand, TResult> : IAsyncDisposable
 
     /// <summary>
     /// The untyped host underneath, for what this type does not repeat: <see cref="RaftHost.Stats"/>,
-    /// <see cref="RaftHost.EventRaised"/>, <see cref="RaftHost.TransferLeadershipAsync"/>. Bytes proposed through it
+    /// <see cref="RaftHost.EventRaised"/>, <see cref="RaftHost.Applied"/>. Bytes proposed through it
     /// bypass the codec; their result is an internal object, not a <typeparamref name="TResult"/>.
     /// </summary>
     public RaftHost Host { get; }
@@ -48,7 +48,10 @@ public sealed class TypedRaftHost<TCommand, TResult> : IAsyncDisposable
     /// <summary>The latest state of the node (role, leader, term, indexes), or null before start.</summary>
     public RaftStatus? Status => Host.Status;
 
-    /// <summary>Raised on the loop thread when the leader or this node's role changes.</summary>
+    /// <summary>
+    /// Raised on the loop thread when the leader or this node's role changes, with the new leader (0 when none is
+    /// known) and role. See <see cref="LeaderId"/> and <see cref="Role"/> to read the same without an event.
+    /// </summary>
     public event Action<SoftState>? LeaderChanged
     {
         add => Host.LeaderChanged += value;

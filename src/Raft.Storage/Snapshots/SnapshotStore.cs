@@ -34,8 +34,20 @@ internal sealed class SnapshotStore
     /// <summary>Paths of the snapshot files kept, oldest first.</summary>
     public IEnumerable<string> RetainedPaths => _retained.Select(r => r.Path);
 
-    /// <summary>Opens the directory (creating it), removes leftover temporary files and loads the newest valid snapshot.</summary>
-    public static SnapshotStore Open(string directory, StorageOptions options, RecoveryReport report)
+    /// <summary>
+    /// Opens the directory (creating it), removes leftover temporary files and loads the newest valid snapshot. With
+    /// <paramref name="readOnly"/> it changes nothing on disk (a missing directory holds no snapshot, temporary files
+    /// stay) and the newest snapshot is verified but its data not kept (in constant memory): for offline inspection
+    /// (<see cref="StoredLog"/>).
+    /// </summary>
+    public static SnapshotStore Open(string directory, StorageOptions options, RecoveryReport report, bool readOnly = false)
+    {
+        if (readOnly && !Directory.Exists(directory)) return new SnapshotStore(directory, options, [], null);
+        if (!readOnly) PrepareDirectory(directory, report);
+        return Load(directory, options, report, loadData: !readOnly);
+    }
+
+    private static void PrepareDirectory(string directory, RecoveryReport report)
     {
         try
         {
@@ -50,6 +62,10 @@ internal sealed class SnapshotStore
         {
             throw IoErrors.Translate(e, "preparing the snapshot directory", directory);
         }
+    }
+
+    private static SnapshotStore Load(string directory, StorageOptions options, RecoveryReport report, bool loadData)
+    {
         var candidates = new List<(ulong Index, ulong Term, string Path)>();
         foreach (var file in Directory.EnumerateFiles(directory, "*" + SnapshotFileFormat.Extension))
         {
@@ -62,7 +78,7 @@ internal sealed class SnapshotStore
         {
             try
             {
-                var snapshot = SnapshotFileFormat.Read(path, options.MaxSnapshotSizeBytes, loadData: newest is null);
+                var snapshot = SnapshotFileFormat.Read(path, options.MaxSnapshotSizeBytes, loadData: loadData && newest is null);
                 if (snapshot.Index != index || snapshot.Term != term)
                     throw new InvalidSnapshotException($"the header says index {snapshot.Index} term {snapshot.Term}, the file name index {index} term {term}");
                 newest ??= snapshot;

@@ -78,24 +78,9 @@ internal sealed class WriteAheadLog : IDisposable
             Delete(tmp);
             report.AddRemovedTemporaryFile(tmp);
         }
-        var segments = new List<SegmentInfo>();
-        foreach (var file in Directory.EnumerateFiles(directory))
-        {
-            if (WalFormat.TryParseSegmentFileName(Path.GetFileName(file), out var seq)) segments.Add(new SegmentInfo(seq, file));
-        }
-        segments.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
-        for (var i = 1; i < segments.Count; i++)
-        {
-            if (segments[i].Sequence != segments[i - 1].Sequence + 1)
-                throw new StorageCorruptException(directory, -1,
-                    $"segment {WalFormat.SegmentFileName(segments[i - 1].Sequence + 1)} after {Path.GetFileName(segments[i - 1].Path)}",
-                    $"the next segment is {Path.GetFileName(segments[i].Path)}");
-        }
+        var segments = ListSegments(directory, snapshot);
         if (segments.Count == 0)
         {
-            if (snapshot is not null)
-                throw new StorageCorruptException(directory, -1,
-                    "write-ahead log segments (a snapshot exists, so the log was written before and holds the term and vote)", "no segment files");
             var (handle, crc) = CreateSegmentFile(directory, options, 1);
             segments.Add(new SegmentInfo(1, Path.Combine(directory, WalFormat.SegmentFileName(1))));
             hardState = HardState.Empty;
@@ -103,53 +88,15 @@ internal sealed class WriteAheadLog : IDisposable
             report.SnapshotIndex = null;
             return new WriteAheadLog(directory, options, segments, handle, WalFormat.SegmentHeaderSizeBytes, crc, HardState.Empty, 0);
         }
-
-        var replay = new LogReplay(fromBeginning: segments[0].Sequence == 1);
-        ulong lastMarkerSequence = 0;
-        var lastSegmentHasHardState = false;
-        SegmentScanResult? lastScan = null;
-        byte[] buffer = [];
-        for (var i = 0; i < segments.Count; i++)
-        {
-            var segment = segments[i];
-            var isLast = i == segments.Count - 1;
-            var length = ReadWholeFile(segment.Path, options, ref buffer);
-            var scan = SegmentScanner.Scan(segment.Path, buffer.AsSpan(0, length), segment.Sequence, isLast, (type, payload, offset) =>
-            {
-                switch (type)
-                {
-                    case RecordType.Entry:
-                        var entry = DecodeEntry(payload);
-                        replay.OnEntry(entry, segment.Path, offset);
-                        if (entry.Index > segment.MaxEntryIndex) segment.MaxEntryIndex = entry.Index;
-                        break;
-                    case RecordType.HardState:
-                        replay.OnHardState(DecodeHardState(payload), segment.Path, offset);
-                        lastSegmentHasHardState |= isLast;
-                        break;
-                    case RecordType.SnapshotMarker:
-                        replay.OnMarker(BinaryPrimitives.ReadUInt64LittleEndian(payload), BinaryPrimitives.ReadUInt64LittleEndian(payload[8..]), segment.Path, offset);
-                        lastMarkerSequence = segment.Sequence;
-                        break;
-                    default:
-                        throw new StorageCorruptException(segment.Path, offset, "a known record type", $"type {(byte)type}");
-                }
-            });
-            report.SegmentsRead++;
-            report.RecordsRead += scan.Records;
-            if (isLast) lastScan = scan;
-        }
-        entries = replay.Finish(snapshot, directory, report);
-        hardState = replay.HardState;
-        var lastIndex = entries.Count > 0 ? entries[^1].Index : snapshot?.Index ?? 0;
-        if (hardState.Commit > lastIndex)
-            throw new StorageCorruptException(directory, -1, $"a committed index at most {lastIndex} (the end of the recovered log)",
-                $"hard state commit {hardState.Commit}");
-        report.SnapshotIndex = snapshot?.Index;
+        var read = ReadSegments(directory, options, segments, snapshot, report);
+        hardState = read.HardState;
+        entries = read.Entries;
+        var lastMarkerSequence = read.LastMarkerSequence;
+        var lastSegmentHasHardState = read.LastSegmentHasHardState;
 
         // Everything checks out: only now touch the files. Cut off a torn tail (and any stray bytes after the end).
         var active = segments[^1];
-        var tail = lastScan!;
+        var tail = read.LastScan;
         SafeFileHandle activeHandle;
         try
         {
@@ -200,6 +147,107 @@ internal sealed class WriteAheadLog : IDisposable
             report.AddNote($"rewrote the hard state (term {hardState.Term}, vote {hardState.Vote}, commit {hardState.Commit}) missing from {Path.GetFileName(active.Path)}");
         }
         return wal;
+    }
+
+    /// <summary>
+    /// Reads and verifies the log in <paramref name="directory"/> exactly as <see cref="Open"/> does, joined to
+    /// <paramref name="snapshot"/>, but changes no file: a torn tail is reported in <paramref name="report"/> (as
+    /// <see cref="Open"/> would cut it off), leftover temporary files are left alone, and a missing directory or one
+    /// without segments reads as an empty log. For offline inspection of a stopped member (<see cref="StoredLog"/>).
+    /// </summary>
+    /// <exception cref="StorageCorruptException">The log is damaged, as <see cref="Open"/> would report it.</exception>
+    public static (HardState HardState, List<Entry> Entries) ReadOnly(string directory, StorageOptions options, Snapshot? snapshot, RecoveryReport report)
+    {
+        if (!Directory.Exists(directory))
+        {
+            if (snapshot is not null)
+                throw new StorageCorruptException(directory, -1, "a write-ahead log directory (a snapshot exists)", "no such directory");
+            return (HardState.Empty, []);
+        }
+        var segments = ListSegments(directory, snapshot);
+        if (segments.Count == 0) return (HardState.Empty, []);
+        var read = ReadSegments(directory, options, segments, snapshot, report);
+        var tail = read.LastScan;
+        if (tail.TornReason is not null || tail.DirtyEndOffsetBytes > tail.EndOffsetBytes)
+            report.TornTail = new TornTail(segments[^1].Path, tail.EndOffsetBytes, tail.DirtyEndOffsetBytes - tail.EndOffsetBytes,
+                tail.TornReason ?? "stray bytes after the end of the records (an interrupted write)");
+        return (read.HardState, read.Entries);
+    }
+
+    /// <summary>What reading every segment found (see <see cref="ReadSegments"/>).</summary>
+    private sealed record SegmentsRead(HardState HardState, List<Entry> Entries, ulong LastMarkerSequence, bool LastSegmentHasHardState, SegmentScanResult LastScan);
+
+    /// <summary>The segment files in <paramref name="directory"/>, in sequence order; a hole in the sequence is corruption.</summary>
+    private static List<SegmentInfo> ListSegments(string directory, Snapshot? snapshot)
+    {
+        var segments = new List<SegmentInfo>();
+        foreach (var file in Directory.EnumerateFiles(directory))
+        {
+            if (WalFormat.TryParseSegmentFileName(Path.GetFileName(file), out var seq)) segments.Add(new SegmentInfo(seq, file));
+        }
+        segments.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
+        for (var i = 1; i < segments.Count; i++)
+        {
+            if (segments[i].Sequence != segments[i - 1].Sequence + 1)
+                throw new StorageCorruptException(directory, -1,
+                    $"segment {WalFormat.SegmentFileName(segments[i - 1].Sequence + 1)} after {Path.GetFileName(segments[i - 1].Path)}",
+                    $"the next segment is {Path.GetFileName(segments[i].Path)}");
+        }
+        if (segments.Count == 0 && snapshot is not null)
+            throw new StorageCorruptException(directory, -1,
+                "write-ahead log segments (a snapshot exists, so the log was written before and holds the term and vote)", "no segment files");
+        return segments;
+    }
+
+    /// <summary>
+    /// Reads and verifies every segment in order and replays the records (<see cref="LogReplay"/>), joined to
+    /// <paramref name="snapshot"/>. Touches no file.
+    /// </summary>
+    private static SegmentsRead ReadSegments(string directory, StorageOptions options, List<SegmentInfo> segments, Snapshot? snapshot, RecoveryReport report)
+    {
+        var replay = new LogReplay(fromBeginning: segments[0].Sequence == 1);
+        ulong lastMarkerSequence = 0;
+        var lastSegmentHasHardState = false;
+        SegmentScanResult? lastScan = null;
+        byte[] buffer = [];
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var segment = segments[i];
+            var isLast = i == segments.Count - 1;
+            var length = ReadWholeFile(segment.Path, options, ref buffer);
+            var scan = SegmentScanner.Scan(segment.Path, buffer.AsSpan(0, length), segment.Sequence, isLast, (type, payload, offset) =>
+            {
+                switch (type)
+                {
+                    case RecordType.Entry:
+                        var entry = DecodeEntry(payload);
+                        replay.OnEntry(entry, segment.Path, offset);
+                        if (entry.Index > segment.MaxEntryIndex) segment.MaxEntryIndex = entry.Index;
+                        break;
+                    case RecordType.HardState:
+                        replay.OnHardState(DecodeHardState(payload), segment.Path, offset);
+                        lastSegmentHasHardState |= isLast;
+                        break;
+                    case RecordType.SnapshotMarker:
+                        replay.OnMarker(BinaryPrimitives.ReadUInt64LittleEndian(payload), BinaryPrimitives.ReadUInt64LittleEndian(payload[8..]), segment.Path, offset);
+                        lastMarkerSequence = segment.Sequence;
+                        break;
+                    default:
+                        throw new StorageCorruptException(segment.Path, offset, "a known record type", $"type {(byte)type}");
+                }
+            });
+            report.SegmentsRead++;
+            report.RecordsRead += scan.Records;
+            if (isLast) lastScan = scan;
+        }
+        var entries = replay.Finish(snapshot, directory, report);
+        var hardState = replay.HardState;
+        var lastIndex = entries.Count > 0 ? entries[^1].Index : snapshot?.Index ?? 0;
+        if (hardState.Commit > lastIndex)
+            throw new StorageCorruptException(directory, -1, $"a committed index at most {lastIndex} (the end of the recovered log)",
+                $"hard state commit {hardState.Commit}");
+        report.SnapshotIndex = snapshot?.Index;
+        return new SegmentsRead(hardState, entries, lastMarkerSequence, lastSegmentHasHardState, lastScan!);
     }
 
     /// <summary>

@@ -24,9 +24,13 @@ internal static partial class ClusterCommand
         var heartbeat = new Option<int>("--heartbeat-interval") { Description = "Heartbeat interval (ms)", DefaultValueFactory = _ => 100 };
         var election = new Option<int>("--election-timeout") { Description = "Election timeout (ms)", DefaultValueFactory = _ => 1000 };
         var logLevel = new Option<string>("--log-level") { Description = "Members' log level: debug, info, warn, error", DefaultValueFactory = _ => "info" };
+        var tls = new Option<bool>("--tls")
+        {
+            Description = "https:// client and peer URLs with client-certificate auth: a local CA and certificates under <data-dir>/tls (made once), etcdctl's flags printed",
+        };
         var command = new Command("cluster", "Start a local cluster of members A, B, C, ... (client ports 2379, 22379, 32379, ...; dashboards on 8000, 8001, ...)")
         {
-            nodes, dataDir, heartbeat, election, logLevel,
+            nodes, dataDir, heartbeat, election, logLevel, tls,
         };
         command.Subcommands.Add(AddCommand());
         command.Subcommands.Add(RemoveCommand());
@@ -35,31 +39,50 @@ internal static partial class ClusterCommand
         {
             var n = parse.GetValue(nodes);
             var root = Path.GetFullPath(parse.GetValue(dataDir)!);
-            var extra = new[]
+            var useTls = parse.GetValue(tls);
+            var extra = new List<string>
             {
                 "--heartbeat-interval", parse.GetValue(heartbeat).ToString(CultureInfo.InvariantCulture),
                 "--election-timeout", parse.GetValue(election).ToString(CultureInfo.InvariantCulture),
                 "--log-level", parse.GetValue(logLevel)!,
                 "--allow-fault-injection",
             };
+            if (useTls) extra.AddRange(TlsArgs(root));
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-            return await RunAsync(n, root, extra, stop.Token).ConfigureAwait(false);
+            return await RunAsync(n, root, [.. extra], useTls, stop.Token).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(int nodes, string dataRoot, string[] extraArgs, CancellationToken cancellationToken)
+    // The certificates under <data-dir>/tls (made with .NET's CertificateRequest on the first run, kept after), and the
+    // serve flags that use them: TLS on the client and peer ports, client certificates required on both (the peer's by name).
+    private static string[] TlsArgs(string dataRoot)
+    {
+        var certs = Server.Tls.LocalCertificates.Ensure(Path.Combine(dataRoot, "tls"));
+        return
+        [
+            "--cert-file", certs.ServerCertFile, "--key-file", certs.ServerKeyFile, "--trusted-ca-file", certs.CaFile, "--client-cert-auth",
+            "--peer-cert-file", certs.PeerCertFile, "--peer-key-file", certs.PeerKeyFile, "--peer-trusted-ca-file", certs.CaFile, "--peer-client-cert-auth",
+            // Only the members' own certificate may speak on the peer ports, not etcdctl's (same CA, CN root).
+            "--peer-cert-allowed-cn", "raftkv peer",
+        ];
+    }
+
+    private static async Task<int> RunAsync(int nodes, string dataRoot, string[] extraArgs, bool tls, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(dataRoot);
-        Console.WriteLine($"raftkv local cluster: {nodes} members, data under {dataRoot}");
+        Console.WriteLine($"raftkv local cluster: {nodes} members, data under {dataRoot}{(tls ? ", TLS with certificates under " + Path.Combine(dataRoot, "tls") : "")}");
         Console.WriteLine($"  {"name",-4} {"client (etcd v3 gRPC)",-24} {"peer",-24} {"dashboard / HTTP API",-24}");
         for (var i = 0; i < nodes; i++)
         {
-            Console.WriteLine($"  {LocalCluster.Name(i),-4} {LocalCluster.ClientUrl(i),-24} {LocalCluster.PeerUrl(i),-24} {LocalCluster.HttpUrl(i) + "/",-24}");
+            Console.WriteLine($"  {LocalCluster.Name(i),-4} {LocalCluster.ClientUrl(i, tls),-24} {LocalCluster.PeerUrl(i, tls),-24} {LocalCluster.HttpUrl(i) + "/",-24}");
         }
-        Console.WriteLine($"dashboard: {LocalCluster.HttpUrl(0)}/    etcdctl --endpoints={string.Join(",", Enumerable.Range(0, nodes).Select(i => $"127.0.0.1:{LocalCluster.ClientPort(i)}"))} endpoint status -w table");
+        var tlsFlags = tls ? " " + new Server.Tls.LocalCertificates(Path.Combine(dataRoot, "tls")).EtcdctlFlags : "";
+        var endpoints = tls ? LocalCluster.ClientEndpoints(nodes, tls: true)
+            : string.Join(",", Enumerable.Range(0, nodes).Select(i => $"127.0.0.1:{LocalCluster.ClientPort(i)}"));
+        Console.WriteLine($"dashboard: {LocalCluster.HttpUrl(0)}/    etcdctl --endpoints={endpoints}{tlsFlags} endpoint status -w table");
         Console.WriteLine("press Ctrl+C to stop all members; grow or shrink it from another terminal: raftkv cluster add NAME, raftkv cluster remove NAME");
 
         var children = new List<(string Name, Process Process)>();
@@ -71,10 +94,10 @@ internal static partial class ClusterCommand
                 var args = new List<string>
                 {
                     "serve", "--name", name, "--data-dir", Path.Combine(dataRoot, name),
-                    "--listen-client-urls", LocalCluster.ClientUrl(i), "--advertise-client-urls", LocalCluster.ClientUrl(i),
-                    "--listen-peer-urls", LocalCluster.PeerUrl(i), "--initial-advertise-peer-urls", LocalCluster.PeerUrl(i),
+                    "--listen-client-urls", LocalCluster.ClientUrl(i, tls), "--advertise-client-urls", LocalCluster.ClientUrl(i, tls),
+                    "--listen-peer-urls", LocalCluster.PeerUrl(i, tls), "--initial-advertise-peer-urls", LocalCluster.PeerUrl(i, tls),
                     "--listen-http-urls", LocalCluster.HttpUrl(i),
-                    "--initial-cluster", LocalCluster.InitialCluster(nodes), "--initial-cluster-state", "new",
+                    "--initial-cluster", LocalCluster.InitialCluster(nodes, tls), "--initial-cluster-state", "new",
                     // If this launcher dies (even by SIGKILL) the pipe closes and the member stops: no orphans.
                     "--exit-on-stdin-eof",
                 };

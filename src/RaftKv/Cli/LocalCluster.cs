@@ -19,15 +19,17 @@ public static class LocalCluster
     /// <summary>8000, 8001, 8002, ... as the original lab's nodes.</summary>
     public static int HttpPort(int index) => 8000 + index;
 
-    public static string ClientUrl(int index) => $"http://127.0.0.1:{ClientPort(index).ToString(CultureInfo.InvariantCulture)}";
+    public static string ClientUrl(int index, bool tls = false) => $"{Scheme(tls)}://127.0.0.1:{ClientPort(index).ToString(CultureInfo.InvariantCulture)}";
 
-    public static string PeerUrl(int index) => $"http://127.0.0.1:{PeerPort(index).ToString(CultureInfo.InvariantCulture)}";
+    public static string PeerUrl(int index, bool tls = false) => $"{Scheme(tls)}://127.0.0.1:{PeerPort(index).ToString(CultureInfo.InvariantCulture)}";
+
+    private static string Scheme(bool tls) => tls ? "https" : "http";
 
     public static string HttpUrl(int index) => $"http://127.0.0.1:{HttpPort(index).ToString(CultureInfo.InvariantCulture)}";
 
-    public static string InitialCluster(int nodes) =>
-        string.Join(",", Enumerable.Range(0, nodes).Select(i => $"{Name(i)}={PeerUrl(i)}"));
+    public static string InitialCluster(int nodes, bool tls = false) =>
+        string.Join(",", Enumerable.Range(0, nodes).Select(i => $"{Name(i)}={PeerUrl(i, tls)}"));
 
     /// <summary>All client endpoints, for --endpoints of client tools.</summary>
-    public static string ClientEndpoints(int nodes) => string.Join(",", Enumerable.Range(0, nodes).Select(ClientUrl));
+    public static string ClientEndpoints(int nodes, bool tls = false) => string.Join(",", Enumerable.Range(0, nodes).Select(i => ClientUrl(i, tls)));
 }

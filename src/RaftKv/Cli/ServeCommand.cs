@@ -47,14 +47,22 @@ internal static class ServeCommand
             Server.Watch.WatchLimits.Default.WatchersPerStreamMax, 1, 10_000_000);
         var maxLearners = EnvOption.Int64("--max-learners", "Learners the cluster may have at once (as etcd: 1); beyond, MemberAdd --learner is refused",
             1, 0, Server.Cluster.MembershipChanges.MaxMembers);
+        var authToken = EnvOption.String("--auth-token",
+            "Auth token type (as etcd 3.4): simple, or jwt,sign-method=RS256|PS256|ES256|HS256 (and 384/512),priv-key=PEM,pub-key=PEM,ttl=5m " +
+            "(pub-key alone: verify only; HS: priv-key's bytes are the shared secret)", "simple");
+        var authTokenTtl = EnvOption.Int64("--auth-token-ttl", "Seconds an unused simple token lives (as etcd: 300)", 300, 1, 86_400);
         var autoPromote = EnvOption.Flag("--auto-promote-learners", "The leader promotes a learner by itself once it is in sync with the log (raftkv's own)");
         var faults = EnvOption.Flag("--allow-fault-injection", "Allow the HTTP API to stop, pause and partition this member (testing only)");
         var logLevel = EnvOption.String("--log-level", "debug, info, warn or error", "info");
         var exitOnStdinEof = new Option<bool>("--exit-on-stdin-eof") { Description = "Stop when standard input closes (used by 'raftkv cluster')", Hidden = true };
 
+        var tlsFlags = new TlsFlags();
+        var limitFlags = new LimitFlags();
         var command = new Command("serve", "Run a raftkv member");
+        tlsFlags.AddTo(command);
+        limitFlags.AddTo(command);
         foreach (var o in new Option[] { name, dataDir, listenClient, advertiseClient, listenPeer, advertisePeer, listenHttp, initialCluster, clusterState,
-                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, maxWatchStreams, maxWatchers, maxLearners, autoPromote, faults, logLevel, exitOnStdinEof })
+                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, maxWatchStreams, maxWatchers, maxLearners, authToken, authTokenTtl, autoPromote, faults, logLevel, exitOnStdinEof })
         {
             command.Options.Add(o);
         }
@@ -95,17 +103,23 @@ internal static class ServeCommand
                     throw new FormatException($"--experimental-watch-progress-notify-interval: {progressError}");
                 if (!Bench.DurationText.TryParse(parse.GetValue(leaseCheckpointInterval)!, out var checkpointEvery, out var checkpointError))
                     throw new FormatException($"--experimental-lease-checkpoint-interval: {checkpointError}");
+                var tokenOptions = Server.Auth.AuthTokenOptions.Parse(parse.GetValue(authToken)!);
                 if (snapshots is > 0 and < 10) throw new FormatException($"--snapshot-count must be 0 (the default) or at least 10, was {snapshots}");
+                var listenHttpUrls = string.IsNullOrEmpty(parse.GetValue(listenHttp)) ? [] : ParseUrls(parse.GetValue(listenHttp)!, "--listen-http-urls");
+                var clientAdvertise = string.IsNullOrEmpty(clientAdvertiseText) ? clientListen : ParseUrls(clientAdvertiseText, "--advertise-client-urls");
+                var membership = Membership.Parse(clusterText, token);
+                var (clientTls, peerTls) = tlsFlags.Parse(parse, [.. clientListen, .. listenHttpUrls, .. clientAdvertise],
+                    [.. peerListen, peerAdvertise, .. membership.Members.Select(m => m.PeerUrl)]);
                 settings = new ServerSettings
                 {
                     Name = memberName,
                     DataDir = string.IsNullOrEmpty(parse.GetValue(dataDir)) ? memberName + ".raftkv" : parse.GetValue(dataDir)!,
                     ListenClientUrls = clientListen,
-                    AdvertiseClientUrls = string.IsNullOrEmpty(clientAdvertiseText) ? clientListen : ParseUrls(clientAdvertiseText, "--advertise-client-urls"),
+                    AdvertiseClientUrls = clientAdvertise,
                     ListenPeerUrls = peerListen,
                     AdvertisePeerUrl = peerAdvertise,
-                    ListenHttpUrls = string.IsNullOrEmpty(parse.GetValue(listenHttp)) ? [] : ParseUrls(parse.GetValue(listenHttp)!, "--listen-http-urls"),
-                    Membership = Membership.Parse(clusterText, token),
+                    ListenHttpUrls = listenHttpUrls,
+                    Membership = membership,
                     ClusterToken = token,
                     InitialClusterState = stateText switch
                     {
@@ -127,6 +141,12 @@ internal static class ServeCommand
                     AutoPromoteLearners = parse.GetValue(autoPromote),
                     LeaseCheckpointInterval = parse.GetValue(leaseCheckpoint) ? checkpointEvery : null,
                     AllowFaultInjection = parse.GetValue(faults),
+                    ClientTls = clientTls,
+                    PeerTls = peerTls,
+                    MaxConcurrentStreams = tlsFlags.MaxConcurrentStreams(parse),
+                    Limits = limitFlags.Parse(parse),
+                    AuthTokenTtl = TimeSpan.FromSeconds(parse.GetValue(authTokenTtl)),
+                    AuthToken = tokenOptions,
                 };
             }
             catch (FormatException e)

@@ -48,9 +48,9 @@ public static class HttpEndpoints
 
         var observer = new NodeObserver(node);
         ClusterWatcher? watcher = null;
-        var metrics = new RaftKvMetrics(node, observer, () => watcher?.Subscribers ?? 0);
+        var metrics = new RaftKvMetrics(node, observer, () => watcher?.Subscribers ?? 0, app.Services.GetService<Server.Limits.ConnectionGate>());
         var prober = new PeerProber(node, metrics);
-        var peers = new PeerClient();
+        var peers = new PeerClient(node.Settings.PeerTls);
         var local = new LocalView(node, observer, partition, prober);
         watcher = new ClusterWatcher(local, peers, observer);
         var faults = new FaultInjector(node, partition, peers, watcher, app.Lifetime, logger);
@@ -59,6 +59,7 @@ public static class HttpEndpoints
         var origins = new OriginPolicy(watcher);
         app.Use(timing.InvokeAsync);
         app.Use(origins.InvokeAsync);
+        app.Use(new HttpBasicAuth(node).InvokeAsync); // auth on: root's Basic credentials, probes aside
 
         DashboardAssets.Map(app);
         KvApi.Map(app, node);

@@ -11,6 +11,7 @@ public static class HttpServices
     public static void Add(IServiceCollection services)
     {
         services.AddSingleton<PartitionState>();
-        services.AddGrpc().AddServiceOptions<RaftPeerService>(o => o.Interceptors.Add<PartitionInterceptor>());
+        services.AddGrpc().AddServiceOptions<RaftPeerService>(o => o.Interceptors.Add<PartitionInterceptor>())
+            .AddServiceOptions<RaftKv.Server.Forwarding.WriteForwardingService>(o => o.Interceptors.Add<PartitionInterceptor>());
     }
 }

@@ -11,14 +11,20 @@ namespace RaftKv.Server;
 public sealed record MemberIdentity(string Name, ulong MemberId, ulong ClusterId, string InitialCluster, bool Joined = false);
 
 /// <summary>
+/// identity.json's serializer, generated at build time: the reflection-based one compiled some 150 methods and
+/// emitted accessors on every start, on the path to serving (see <see cref="StartupTimeline"/>).
+/// </summary>
+[JsonSourceGenerationOptions(WriteIndented = true, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(MemberIdentity))]
+internal sealed partial class MemberIdentityJson : JsonSerializerContext;
+
+/// <summary>
 /// The layout of <c>--data-dir</c>: <c>member/</c> holds the write-ahead log and snapshots (Raft.Storage),
 /// <c>member/state/</c> the key-value store on disk (Kv.Backend's state root), and <c>member/identity.json</c>, so a
 /// directory from another member or cluster is refused instead of reused.
 /// </summary>
 public static class DataDirectory
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.Strict };
-
     public static string MemberPath(string dataDir) => Path.Combine(dataDir, "member");
 
     public static string StatePath(string dataDir) => Path.Combine(MemberPath(dataDir), "state");
@@ -43,7 +49,7 @@ public static class DataDirectory
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonSerializer.Deserialize<MemberIdentity>(File.ReadAllText(path), Json)
+            return JsonSerializer.Deserialize(File.ReadAllText(path), MemberIdentityJson.Default.MemberIdentity)
                 ?? throw new InvalidDataException($"{path} is empty");
         }
         catch (JsonException e)
@@ -54,7 +60,7 @@ public static class DataDirectory
 
     /// <summary>Writes the identity durably: temp file, fsync, rename, then the directory synced (so the name survives power loss).</summary>
     public static void WriteIdentity(string dataDir, MemberIdentity identity) =>
-        DurableDirectory.WriteFileAtomically(IdentityPath(dataDir), JsonSerializer.SerializeToUtf8Bytes(identity, Json));
+        DurableDirectory.WriteFileAtomically(IdentityPath(dataDir), JsonSerializer.SerializeToUtf8Bytes(identity, MemberIdentityJson.Default.MemberIdentity));
 
     /// <summary>Why this directory cannot be used by this member, or null if it can.</summary>
     public static string? Mismatch(MemberIdentity stored, MemberIdentity wanted, string dataDir)

@@ -71,9 +71,23 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
     /// <summary>Whether snapshots travel as payloads beside the Raft message (the store is on disk).</summary>
     public bool UsesPayloads => _store.IsOnDisk;
 
+    /// <summary>
+    /// Called on the apply thread after every entry applied (no-ops, configuration changes and entries the store held
+    /// already included) and after every snapshot restored: the store's applied index may have moved. Must be quick
+    /// and must not throw.
+    /// </summary>
+    public Action? AppliedIndexMoved { get; set; }
+
     /// <inheritdoc />
     /// <remarks>Null for an entry the store already holds (see the type's remarks): its proposer, if any, learns nothing.</remarks>
     public object? Apply(in Entry entry)
+    {
+        var result = ApplyEntry(entry);
+        AppliedIndexMoved?.Invoke();
+        return result;
+    }
+
+    private object? ApplyEntry(in Entry entry)
     {
         if (entry.Type == EntryType.ConfChange) return ApplyConfChange(entry);
         if (entry.Data.IsEmpty)
@@ -139,6 +153,12 @@ public sealed class EtcdStateMachine : IStateMachine, ISnapshotPayloads, IDispos
     /// <exception cref="InvalidDataException">A disk descriptor names an index the store does not hold: the store lost
     /// applied state the log no longer has (a backend restored from an older copy). The member must stop.</exception>
     public void Restore(ReadOnlyMemory<byte> snapshot)
+    {
+        RestoreSnapshot(snapshot);
+        AppliedIndexMoved?.Invoke();
+    }
+
+    private void RestoreSnapshot(ReadOnlyMemory<byte> snapshot)
     {
         if (_store.IsOnDisk)
         {

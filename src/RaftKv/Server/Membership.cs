@@ -59,12 +59,11 @@ public sealed class Membership
         return new Membership(members, Hash64(clusterHash.ToString()));
     }
 
-    /// <summary>Parses an http:// URL with host and port.</summary>
+    /// <summary>Parses an http:// or https:// URL with host and port.</summary>
     public static Uri ParseUrl(string text, string flag)
     {
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || (url.Scheme != "http" && url.Scheme != "https"))
             throw new FormatException($"{flag}: '{text}' is not a URL like http://127.0.0.1:2380");
-        if (url.Scheme == "https") throw new FormatException($"{flag}: '{text}': TLS is not supported yet; use http://");
         if (url.IsDefaultPort && !text.Contains(":" + url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
             throw new FormatException($"{flag}: '{text}' needs an explicit port");
         return url;

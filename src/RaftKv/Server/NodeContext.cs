@@ -12,6 +12,7 @@ public sealed class NodeContext
     public NodeContext(ServerSettings settings, RaftHost host, EtcdStateMachine machine, GrpcTransport transport)
     {
         Settings = settings;
+        PeerClients = new(settings.PeerTls);
         Host = host;
         Machine = machine;
         Transport = transport;
@@ -19,10 +20,25 @@ public sealed class NodeContext
         LeaseClock = new Leases.LeaseClock(() => Host.Status, machine.Store, TimeProvider.System, settings.LeaseCheckpointInterval);
         Leases = new Leases.LeaseGateway(this, LeaseClock);
         LeaseIds = new Leases.LeaseIdGenerator(settings.Self.Id, DateTimeOffset.UtcNow);
-        machine.Applied = LeaseClock.OnApplied;
+        Auth = new Auth.AuthGate(machine.Store, new Auth.SimpleTokens(settings.AuthTokenTtl, TimeProvider.System),
+            settings.AuthToken.Jwt is { } jwtKey ? new Auth.JwtTokens(jwtKey, settings.AuthToken.JwtTtl, TimeProvider.System) : null);
+        machine.Applied = result =>
+        {
+            LeaseClock.OnApplied(result);
+            Auth.OnApplied(result);
+        };
+        AppliedIndex = new Forwarding.AppliedIndexWaiter(() => machine.Store.AppliedIndex);
+        machine.AppliedIndexMoved = AppliedIndex.Notify;
         Concurrency = new Concurrency.ConcurrencyHub(this, Server.Concurrency.ConcurrencyLimits.Default);
         MembershipChanges = new Cluster.MembershipChanges(this);
+        Forwarder = new Forwarding.WriteForwarder(this);
     }
+
+    /// <summary>Waits for this member's store to apply an index (a forwarded write's, before its client is answered).</summary>
+    public Forwarding.AppliedIndexWaiter AppliedIndex { get; }
+
+    /// <summary>Hands writes and lease questions to the leader (<see cref="Forwarding.WriteForwardingService"/> on its peer port).</summary>
+    public Forwarding.WriteForwarder Forwarder { get; }
 
     /// <summary>Identifies the cluster in headers and between members.</summary>
     public ulong ClusterId => Settings.Membership.ClusterId;
@@ -42,7 +58,7 @@ public sealed class NodeContext
     public void MarkRemoved() => _removed.TrySetResult();
 
     /// <summary>Clients of other members' peer-port membership calls.</summary>
-    public Cluster.PeerClusterClients PeerClients { get; } = new();
+    public Cluster.PeerClusterClients PeerClients { get; }
 
     /// <summary>A member's name: as published in the member table, else as in --initial-cluster, else its hex id.</summary>
     public string NameOf(ulong id) => Members.Find(id) is { IsStarted: true } m ? m.Name : Settings.Membership.NameOf(id);
@@ -64,6 +80,9 @@ public sealed class NodeContext
 
     /// <summary>What the Lock and Election services share: their bounds, reads, writes and waits.</summary>
     public Concurrency.ConcurrencyHub Concurrency { get; }
+
+    /// <summary>Who a call is (tokens, client certificates) and the replicated auth state.</summary>
+    public Auth.AuthGate Auth { get; }
 
     /// <summary>The member's latest Raft state.</summary>
     public RaftStatus? Status => Host.Status;

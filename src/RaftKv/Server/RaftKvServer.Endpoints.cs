@@ -1,18 +1,23 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using RaftKv.Raft.Transport;
+using RaftKv.Raft.Transport.AspNetCore;
 
 namespace RaftKv.Server;
 
 public static partial class RaftKvServer
 {
-    private static void MapEndpoints(WebApplication app, ServerSettings settings, NodeContext node)
+    private static void MapEndpoints(WebApplication app, ServerSettings settings, NodeContext node, Tls.GatewaySocket gatewaySocket)
     {
         // Each listener serves its own traffic. The match is on the local port, not the Host header: gRPC clients
         // with several endpoints (etcdctl --endpoints=a,b,c) send an authority without the real port.
         var peerPorts = settings.ListenPeerUrls.Select(u => u.Port).ToHashSet();
         var clientPorts = settings.ListenClientUrls.Select(u => u.Port).ToHashSet();
         var httpPorts = settings.ListenHttpUrls.Select(u => u.Port).ToHashSet();
+        clientPorts.Add(0); // the gateway's Unix socket has no port: it serves the client API
+        app.Use(async (context, next) =>
+        {
+            if (await Limits.RequestRateMiddleware.AdmitAsync(context).ConfigureAwait(false)) await next(context).ConfigureAwait(false);
+        });
         app.Use(async (context, next) =>
         {
             var port = context.Connection.LocalPort;
@@ -29,14 +34,15 @@ public static partial class RaftKvServer
             await next(context).ConfigureAwait(false);
         });
         app.UseWebSockets(); // the gateway's streaming calls over a websocket
-        var gateway = new Gateway.JsonGateway(settings.ListenClientUrls[0], settings.MaxRequestBytes);
+        var gateway = new Gateway.JsonGateway(settings.ListenClientUrls[0], settings.MaxRequestBytes, gatewaySocket);
         app.Lifetime.ApplicationStopped.Register(gateway.Dispose);
         app.Use(async (context, next) =>
         {
             if (!await gateway.TryHandleAsync(context).ConfigureAwait(false)) await next(context).ConfigureAwait(false);
         });
 
-        app.MapGrpcService<RaftPeerService>();
+        app.MapRaft();
+        app.MapGrpcService<Forwarding.WriteForwardingService>();
         app.MapGrpcService<Etcd.KvService>();
         app.MapGrpcService<Etcd.MaintenanceService>();
         app.MapGrpcService<Etcd.ClusterService>();
@@ -46,6 +52,7 @@ public static partial class RaftKvServer
         app.MapGrpcService<Etcd.LockService>();
         app.MapGrpcService<Etcd.ElectionService>();
         app.MapGrpcService<Etcd.HealthService>();
+        app.MapGrpcService<Auth.AuthService>();
         Gateway.HealthEndpoints.Map(app, node);
         app.MapGet("/v1/status", () => node.Status is { } status ? Results.Json(StatusReply.From(status, node)) : Results.StatusCode(503));
         RaftKv.Http.HttpEndpoints.Map(app, node);

@@ -9,6 +9,7 @@ using RaftKv.Raft;
 using RaftKv.Raft.Hosting;
 using RaftKv.Raft.Storage;
 using RaftKv.Raft.Transport;
+using RaftKv.Raft.Transport.AspNetCore;
 
 namespace RaftKv.Server;
 
@@ -19,6 +20,8 @@ public static partial class RaftKvServer
     public static async Task<int> RunAsync(ServerSettings settings, LogLevel logLevel, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        var startup = new StartupTimeline();
+        if (settings.Backend == StoreBackend.Disk) Kv.Backend.KvBackend.PrewarmNative(); // meanwhile: the log opens
         MemberIdentity? stored;
         try
         {
@@ -93,6 +96,7 @@ public static partial class RaftKvServer
         }
 
         using var storageLease = storage;
+        startup.Mark(StartupTimeline.Phase.Log);
         EtcdStateMachine stateMachineOpened;
         try
         {
@@ -103,6 +107,9 @@ public static partial class RaftKvServer
             await Console.Error.WriteLineAsync($"raftkv serve: {e.Message}").ConfigureAwait(false);
             return 1;
         }
+        startup.Mark(StartupTimeline.Phase.Store);
+        // What the store held when opened: the log replays the entries after it (after a power loss, more of them).
+        var storeAppliedAtOpen = stateMachineOpened.Store.AppliedIndex;
         if (stateMachineOpened.Members.WasRemoved(self.Id))
         {
             stateMachineOpened.Dispose();
@@ -134,6 +141,9 @@ public static partial class RaftKvServer
         // Kestrel warns at start that a cleartext Http1AndHttp2 endpoint speaks HTTP/1.1 only; the client port's
         // sniffer makes that untrue, so the warning would mislead.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", logLevel <= LogLevel.Debug ? LogLevel.Information : LogLevel.Error);
+        // The gateway reaches the gRPC services through a private socket (see Tls.GatewaySocket), TLS or not: over
+        // loopback, the per-connection request budget would charge every gateway client's calls to its one connection.
+        using var gatewaySocket = new Tls.GatewaySocket();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBytes + 1024 * 1024;
@@ -141,14 +151,17 @@ public static partial class RaftKvServer
             // requests say :scheme http, which Kestrel otherwise refuses as not matching the transport.
             kestrel.AllowAlternateSchemes = true;
             kestrel.AddServerHeader = false; // as etcd: no Server header
-            foreach (var url in settings.ListenClientUrls) Listen(kestrel, url, HttpProtocols.Http2);
-            foreach (var url in settings.ListenPeerUrls) Listen(kestrel, url, HttpProtocols.Http2);
-            foreach (var url in settings.ListenHttpUrls) Listen(kestrel, url, HttpProtocols.Http1);
+            kestrel.Limits.Http2.MaxStreamsPerConnection = settings.MaxConcurrentStreams;
+            foreach (var url in settings.ListenClientUrls) Listen(kestrel, url, HttpProtocols.Http2, settings.ClientTls);
+            foreach (var url in settings.ListenPeerUrls) Listen(kestrel, url, HttpProtocols.Http2, settings.PeerTls);
+            foreach (var url in settings.ListenHttpUrls) Listen(kestrel, url, HttpProtocols.Http1, settings.ClientTls);
+            kestrel.ListenUnixSocket(gatewaySocket.Path, o => o.Protocols = HttpProtocols.Http2);
         });
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = null; // peer batches and snapshot chunks; client requests are checked per call
             o.EnableDetailedErrors = false;
+            o.Interceptors.Add<Auth.AuthInterceptor>(); // every etcd call is checked (see there); peer calls pass through
         });
 
         NodeContext? nodeContext = null; // created after Build (it needs the app's loggers); resolved lazily by services
@@ -159,13 +172,15 @@ public static partial class RaftKvServer
         var transport = new GrpcTransport(new TransportOptions
         {
             LocalId = self.Id, ClusterId = settings.Membership.ClusterId, Peers = peers, NameOf = NameOf,
-            LocalName = self.Name, LocalClientUrls = settings.AdvertiseClientUrls.Select(u => u.GetLeftPart(UriPartial.Authority)).ToArray(),
             SnapshotPayloads = stateMachineOpened.UsesPayloads ? stateMachineOpened : null,
+            ConfigurePeerHandler = settings.PeerTls is { } peerTls ? handler => Tls.PeerTlsClient.Configure(handler, peerTls) : null,
         });
-        builder.Services.AddSingleton(transport);
+        builder.Services.AddRaftTransport(_ => transport);
         RaftKv.Http.HttpServices.Add(builder.Services);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(sp => new Limits.ConnectionGate(settings.Limits, TimeProvider.System,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("RaftKv.Server.Limits")));
         builder.Services.AddSingleton(_ => nodeContext ?? throw new InvalidOperationException("node not ready"));
         builder.Services.AddHostedService<Leases.LeaseExpiry>();
         builder.Services.AddHostedService<Leases.LeaseCheckpointer>();
@@ -175,6 +190,7 @@ public static partial class RaftKvServer
         builder.Services.AddHostedService<Cluster.LearnerPromoter>();
 
         var app = builder.Build();
+        startup.Mark(StartupTimeline.Phase.Host);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raftkv");
         var raftLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("raft");
         var electionTicks = Math.Max(2, settings.ElectionTimeoutMs / settings.HeartbeatIntervalMs);
@@ -198,21 +214,22 @@ public static partial class RaftKvServer
             SnapshotEveryEntries = settings.SnapshotCount,
         }, storage, stateMachine, transport, raftLogger);
         var node = new NodeContext(settings, host, stateMachine, transport);
-        transport.ForwardHandler = (command, ct) => Leases.LeaseGateway.TryAnswerForwarded(node.Leases, command, ct) ?? node.Proposer.HandleForwardedAsync(command, ct);
         nodeContext = node;
+        var peersGate = new Lock(); // the table's replacements and PeerRefresher's additions, one at a time
         stateMachine.MembersChanged = table =>
         {
             if (table.IsEmpty) return;
-            transport.SetPeers(PeersOf(table, self.Id));
+            lock (peersGate) transport.SetPeers(PeersOf(table, self.Id));
             if (table.WasRemoved(self.Id)) node.MarkRemoved();
         };
 
-        MapEndpoints(app, settings, node);
+        MapEndpoints(app, settings, node, gatewaySocket);
 
         // The Raft host first: it restores the state machine from the latest snapshot, which takes seconds for a large
         // store. Listening before it would serve serializable reads from an empty store and fail every other request
         // with "the host was not started" (a gRPC Unknown) meanwhile; as in etcd, clients are served once ready.
         host.Start();
+        startup.Mark(StartupTimeline.Phase.Raft);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -223,8 +240,12 @@ public static partial class RaftKvServer
             await host.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
+        startup.Mark(StartupTimeline.Phase.Listen);
+        // Off the path to serving: peers this member's table may lack (see PeerRefresher), from the running members.
+        _ = Cluster.PeerRefresher.RefreshAsync(settings, transport, peersGate, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RaftKv.Server.Cluster"),
+            app.Lifetime.ApplicationStopping);
         LogStarted(logger, self.Name, self.Id, settings.Membership.ClusterId, string.Join(",", settings.ListenClientUrls), string.Join(",", settings.ListenPeerUrls),
-            settings.ListenHttpUrls.Count == 0 ? "-" : string.Join(",", settings.ListenHttpUrls), storage.LastIndex, storage.HardState.Term);
+            settings.ListenHttpUrls.Count == 0 ? "-" : string.Join(",", settings.ListenHttpUrls), storage.LastIndex, storage.HardState.Term, storeAppliedAtOpen, startup.ToString());
         try
         {
             await Task.WhenAny(app.WaitForShutdownAsync(cancellationToken), host.Completion, node.Removed).ConfigureAwait(false);
@@ -312,17 +333,27 @@ public static partial class RaftKvServer
         return new EtcdStateMachine(Kv.KvStore.OpenOnDisk(DataDirectory.StatePath(settings.DataDir), options, backendOptions), watchLimits);
     }
 
-    private static void Listen(KestrelServerOptions kestrel, Uri url, HttpProtocols protocols)
+    private static void Listen(KestrelServerOptions kestrel, Uri url, HttpProtocols protocols, Tls.TlsEndpoint? tls)
     {
         Action<ListenOptions> configure = o =>
         {
             o.Protocols = protocols;
-            if (protocols == HttpProtocols.Http2 && o.ApplicationServices.GetService<ServerSettings>() is { } s && s.ListenClientUrls.Contains(url))
+            var isClientPort = protocols == HttpProtocols.Http2 && o.ApplicationServices.GetService<ServerSettings>() is { } s && s.ListenClientUrls.Contains(url);
+            // First of all: a connection over the limits is closed before its handshake (client and HTTP ports).
+            if (isClientPort || protocols == HttpProtocols.Http1) o.ApplicationServices.GetRequiredService<Limits.ConnectionGate>().Use(o);
+            if (url.Scheme == Uri.UriSchemeHttps)
+            {
+                // TLS first: the middlewares below see plaintext. On the client port ALPN picks h2 (gRPC) or
+                // http/1.1 (the JSON gateway), so no sniffing is needed.
+                if (isClientPort) o.Protocols = HttpProtocols.Http1AndHttp2;
+                Tls.KestrelTls.Use(o, tls!, o.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("RaftKv.Server.Tls"));
+            }
+            else if (isClientPort)
             {
                 // etcd's client port: gRPC and the JSON gateway share it.
                 Gateway.ProtocolSniffer.Use(o);
-                Http2.AuthorityRepairMiddleware.UseOnClientListener(o, url);
             }
+            if (isClientPort) Http2.AuthorityRepairMiddleware.UseOnClientListener(o, url);
         };
         if (url.Host is "localhost") kestrel.ListenLocalhost(url.Port, configure);
         else if (url.Host is "0.0.0.0" or "*" or "[::]") kestrel.ListenAnyIP(url.Port, configure);
@@ -331,8 +362,8 @@ public static partial class RaftKvServer
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-        Message = "{Name} ({MemberId:x16}) of cluster {ClusterId:x16} serving clients on {Client}, peers on {Peer}, http on {Http}; log ends at {LastIndex}, term {Term}")]
-    private static partial void LogStarted(ILogger logger, string name, ulong memberId, ulong clusterId, string client, string peer, string http, ulong lastIndex, ulong term);
+        Message = "{Name} ({MemberId:x16}) of cluster {ClusterId:x16} serving clients on {Client}, peers on {Peer}, http on {Http}; log ends at {LastIndex}, term {Term}; store opened at applied index {StoreApplied}; started in {Startup}")]
+    private static partial void LogStarted(ILogger logger, string name, ulong memberId, ulong clusterId, string client, string peer, string http, ulong lastIndex, ulong term, ulong storeApplied, string startup);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Name} stopped")]
     private static partial void LogStopped(ILogger logger, string name);

@@ -56,6 +56,18 @@ public sealed record ServerSettings
     /// <summary>Whether the leader promotes a learner by itself once it is in sync (raftkv's own, off by default as in etcd).</summary>
     public bool AutoPromoteLearners { get; init; }
     public required bool AllowFaultInjection { get; init; }
+    /// <summary>TLS of the https:// client (and HTTP) URLs; null when none is https (see <see cref="Tls.TlsEndpoint"/>).</summary>
+    public Tls.TlsEndpoint? ClientTls { get; init; }
+    /// <summary>TLS of the https:// peer URLs and of this member's connections to other members' peer ports; null for plaintext.</summary>
+    public Tls.TlsEndpoint? PeerTls { get; init; }
+    /// <summary>HTTP/2 streams one connection may have open at once (etcd's --max-concurrent-streams; Kestrel's MaxStreamsPerConnection).</summary>
+    public int MaxConcurrentStreams { get; init; } = 100;
+    /// <summary>Connections, request rates and leases clients may use (see <see cref="Limits.ClientLimits"/>).</summary>
+    public Limits.ClientLimits Limits { get; init; } = Server.Limits.ClientLimits.Default;
+    /// <summary>How long an unused simple auth token lives (etcd's --auth-token-ttl, 300 s).</summary>
+    public TimeSpan AuthTokenTtl { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>etcd's --auth-token: simple tokens, or JWTs with their key and ttl.</summary>
+    public Auth.AuthTokenOptions AuthToken { get; init; } = Auth.AuthTokenOptions.Simple;
 
     /// <summary>This member.</summary>
     public Member Self => Membership.Find(Name)!;

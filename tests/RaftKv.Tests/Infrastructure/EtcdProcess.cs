@@ -21,7 +21,8 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     public string OutputTail => string.Join('\n', _output.TakeLast(30));
 
-    public static EtcdProcess Start()
+    /// <summary>Starts etcd; <paramref name="extraArgs"/> are added to its flags (e.g. --auth-token).</summary>
+    public static EtcdProcess Start(params string[] extraArgs)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "raftkv-tests", "etcd-" + Guid.NewGuid().ToString("n"));
         var client = FreePorts.Next();
@@ -35,7 +36,7 @@ public sealed class EtcdProcess : IAsyncDisposable
             "--name", "e", "--data-dir", dataDir, "--listen-client-urls", $"http://127.0.0.1:{client}", "--advertise-client-urls", $"http://127.0.0.1:{client}",
             "--listen-peer-urls", $"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{peer}",
             "--initial-cluster", $"e=http://127.0.0.1:{peer}", "--log-level", "warn",
-        }) start.ArgumentList.Add(a);
+        }.Concat(extraArgs)) start.ArgumentList.Add(a);
         var process = Process.Start(start)!;
         var etcd = new EtcdProcess(process, dataDir, client);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) etcd._output.Enqueue(e.Data); };

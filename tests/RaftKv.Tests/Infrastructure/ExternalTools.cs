@@ -66,7 +66,7 @@ public abstract class RequiresProgramFactAttribute : FactAttribute
     /// <summary>A fact that needs every one of <paramref name="needs"/>; the message names each missing one and its package.</summary>
     protected RequiresProgramFactAttribute(IReadOnlyList<Requirement> needs)
     {
-        var missing = needs.Where(n => !n.IsPresent).Select(n => ExternalTools.Missing(n.Path ?? n.Program, n.DebianPackage)).ToArray();
+        var missing = needs.Where(n => !n.IsPresent).Select(n => n.MissingMessage).ToArray();
         if (missing.Length == 0) return;
         var message = string.Join("; ", missing);
         if (ExternalTools.InCi) CiFailure = $"CI=true, so this test must run, but {message}";
@@ -96,7 +96,17 @@ public sealed class RequiresProgramDiscoverer(IMessageSink diagnosticMessageSink
 /// <summary>A program on PATH, or a file at <see cref="Path"/> (a module, a binary off PATH), and the Debian package that installs it.</summary>
 public readonly record struct Requirement(string Program, string DebianPackage, string? Path = null)
 {
-    public bool IsPresent => Path is null ? ExternalTools.Find(Program) is not null : File.Exists(Path);
+    public bool IsPresent => Program.Length == 0 ? Met : Path is null ? ExternalTools.Find(Program) is not null : File.Exists(Path);
+
+    /// <summary>What the test needs that is not a program (root, say), with the message to give when it is missing.</summary>
+    public static Requirement Condition(bool met, string message) => new("", "") { Met = met, Message = message };
+
+    /// <summary>Why the test cannot run without this.</summary>
+    public string MissingMessage => Message ?? ExternalTools.Missing(Path ?? Program, DebianPackage);
+
+    private bool Met { get; init; }
+
+    private string? Message { get; init; }
 }
 
 /// <summary>A fact that needs etcdctl (Debian etcd-client); see <see cref="RequiresProgramFactAttribute"/> for when it skips or fails.</summary>

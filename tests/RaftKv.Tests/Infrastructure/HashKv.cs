@@ -1,4 +1,3 @@
-using dotnet_etcd;
 using Etcdserverpb;
 using Grpc.Core;
 
@@ -18,10 +17,10 @@ public static class HashKv
             foreach (var m in cluster.Members)
             {
                 if (!m.IsRunning) throw new InvalidOperationException($"{m.Name} stopped:\n{m.OutputTail()}");
-                using var c = new EtcdClient(m.ClientUrl);
+                using var channel = m.OpenChannel();
                 try
                 {
-                    results.Add(await c.HashKVAsync(new HashKVRequest { Revision = revision }));
+                    results.Add(await new Maintenance.MaintenanceClient(channel).HashKVAsync(new HashKVRequest { Revision = revision }, deadline: DateTime.UtcNow.AddSeconds(10)));
                 }
                 catch (RpcException)
                 {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
+using Grpc.Net.Client;
 
 namespace RaftKv.Tests.Infrastructure;
 
@@ -11,20 +12,36 @@ public sealed record MemberStatus(string Name, string Id, string ClusterId, ulon
 /// <summary>The key-value store part of <c>/v1/status</c>.</summary>
 public sealed record StoreStatus(long Revision, long CompactRevision, bool CompactionPending, long SizeBytes, long VersionCount);
 
+/// <summary>Where a member runs when not on this machine's loopback: a host of a <see cref="HostNetwork"/>.</summary>
+/// <param name="Namespace">The host's network namespace, where the process is started.</param>
+/// <param name="Address">The host's address, which the member binds.</param>
+/// <param name="Clients">Sockets on the client host, for every connection the test makes to the member.</param>
+/// <param name="Index">The host's number in its network.</param>
+internal sealed record MemberHost(string Namespace, string Address, NamespaceSockets Clients, int Index);
+
 /// <summary>One <c>raftkv serve</c> process: start, kill -9, pause, resume, restart, and its output for diagnostics.</summary>
 public sealed class MemberProcess : IAsyncDisposable
 {
     private readonly ConcurrentQueue<string> _output = new();
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private readonly HttpClient _http;
+    private readonly MemberHost? _host;
     private Process? _process;
 
     public MemberProcess(string name, int clientPort, int peerPort, int httpPort, string dataDir)
+        : this(name, clientPort, peerPort, httpPort, dataDir, host: null)
+    {
+    }
+
+    internal MemberProcess(string name, int clientPort, int peerPort, int httpPort, string dataDir, MemberHost? host)
     {
         Name = name;
         ClientPort = clientPort;
         PeerPort = peerPort;
         HttpPort = httpPort;
         DataDir = dataDir;
+        _host = host;
+        _http = host is null ? new HttpClient() : new HttpClient(host.Clients.Handler());
+        _http.Timeout = TimeSpan.FromSeconds(2);
     }
 
     public string Name { get; }
@@ -32,9 +49,21 @@ public sealed class MemberProcess : IAsyncDisposable
     public int PeerPort { get; }
     public int HttpPort { get; }
     public string DataDir { get; }
-    public string ClientUrl => $"http://127.0.0.1:{ClientPort}";
-    public string PeerUrl => $"http://127.0.0.1:{PeerPort}";
-    public string HttpUrl => $"http://127.0.0.1:{HttpPort}";
+    /// <summary>"https" for a TLS client port (set before the cluster's flags are made).</summary>
+    public string ClientScheme { get; set; } = "http";
+    /// <summary>"https" for a TLS peer port.</summary>
+    public string PeerScheme { get; set; } = "http";
+    /// <summary>The host the member runs on; null on loopback.</summary>
+    internal MemberHost? Host => _host;
+
+    /// <summary>The address the member binds: its host's, or 127.0.0.1.</summary>
+    public string Address => _host?.Address ?? "127.0.0.1";
+    public string ClientUrl => $"{ClientScheme}://{Address}:{ClientPort}";
+    public string PeerUrl => $"{PeerScheme}://{Address}:{PeerPort}";
+    public string HttpUrl => $"http://{Address}:{HttpPort}";
+
+    /// <summary>A gRPC channel to this member's client URL from where the test's clients are (on a host network, the client host).</summary>
+    public GrpcChannel OpenChannel() => NamespaceSockets.OpenChannel(ClientUrl, _host?.Clients);
 
     /// <summary>Extra flags (cluster, timeouts) given at every start.</summary>
     public IReadOnlyList<string> ExtraArgs { get; set; } = [];
@@ -57,11 +86,11 @@ public sealed class MemberProcess : IAsyncDisposable
         .. ExtraArgs,
     ];
 
-    public void Start() => _process = RaftKvBinary.Start(ServeArgs(), _output);
+    public void Start() => _process = RaftKvBinary.Start(ServeArgs(), _output, inNamespace: _host?.Namespace);
 
     /// <summary>Starts the member with <paramref name="environment"/> set for this start only (e.g. RAFTKV_FAILPOINTS).</summary>
     public void Start(IReadOnlyDictionary<string, string?> environment) =>
-        _process = RaftKvBinary.Start(ServeArgs(), _output, environment: environment);
+        _process = RaftKvBinary.Start(ServeArgs(), _output, environment: environment, inNamespace: _host?.Namespace);
 
     /// <summary>Waits until the process has exited by itself (a failure point) and returns its exit code; null after the bound.</summary>
     public async Task<int?> WaitForExitAsync(TimeSpan timeout)

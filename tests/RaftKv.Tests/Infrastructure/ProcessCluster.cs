@@ -1,6 +1,11 @@
+using Grpc.Net.Client;
+
 namespace RaftKv.Tests.Infrastructure;
 
-/// <summary>N raftkv members on loopback with free ports and temporary data directories, removed afterwards.</summary>
+/// <summary>
+/// N raftkv members with temporary data directories, removed afterwards: on loopback with free ports, or one per host
+/// of a <see cref="HostNetwork"/> on etcd's default ports.
+/// </summary>
 public sealed class ProcessCluster : IAsyncDisposable
 {
     /// <summary>Short timeouts keep the tests fast; the ratio is etcd's default (1:10).</summary>
@@ -15,14 +20,21 @@ public sealed class ProcessCluster : IAsyncDisposable
     private readonly List<MemberProcess> _dropped = [];
     private readonly string _token;
 
-    private ProcessCluster(string root, IReadOnlyList<MemberProcess> members, string token)
+    private ProcessCluster(string root, IReadOnlyList<MemberProcess> members, string token, HostNetwork? network)
     {
         Root = root;
         _members = [.. members];
         _token = token;
+        Network = network;
     }
 
     public string Root { get; }
+
+    /// <summary>The hosts the members run on; null on loopback. The cluster does not own it.</summary>
+    internal HostNetwork? Network { get; }
+
+    /// <summary>A gRPC channel to <paramref name="url"/> from where the test's clients are (on a host network, the client host).</summary>
+    public GrpcChannel OpenChannel(string url) => NamespaceSockets.OpenChannel(url, Network?.Clients);
 
     /// <summary>The members this test runs now (those <see cref="Drop"/> took out are not listed); a copy, safe to enumerate while members change.</summary>
     public IReadOnlyList<MemberProcess> Members
@@ -35,16 +47,39 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public string InitialCluster => string.Join(",", _members.Select(m => $"{m.Name}={m.PeerUrl}"));
 
-    public string ClientEndpoints => string.Join(",", Members.Select(m => $"127.0.0.1:{m.ClientPort}"));
+    public string ClientEndpoints => string.Join(",", Members.Select(m => $"{m.Address}:{m.ClientPort}"));
 
-    public static ProcessCluster Create(int size, string token = "test-cluster")
+    /// <summary>A cluster of <paramref name="size"/> members; <paramref name="schemes"/> sets the members' URL schemes (https for TLS) before the flags are made.</summary>
+    public static ProcessCluster Create(int size, string token = "test-cluster", (string Client, string Peer)? schemes = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "raftkv-tests", Guid.NewGuid().ToString("n"));
         Directory.CreateDirectory(root);
         var members = Enumerable.Range(0, size)
             .Select(i => new MemberProcess(((char)('A' + i)).ToString(), FreePorts.Next(), FreePorts.Next(), FreePorts.Next(), Path.Combine(root, ((char)('A' + i)).ToString())))
             .ToArray();
-        var cluster = new ProcessCluster(root, members, token);
+        if (schemes is { } s)
+        {
+            foreach (var m in members) (m.ClientScheme, m.PeerScheme) = s;
+        }
+        var cluster = new ProcessCluster(root, members, token, network: null);
+        foreach (var m in members) m.ExtraArgs = cluster.ArgsFor("new");
+        return cluster;
+    }
+
+    /// <summary>
+    /// A member on each host of <paramref name="network"/>, bound to the host's address on etcd's ports (2379 for
+    /// clients, 2380 for peers) and 8080 for HTTP, as on separate machines. Not started.
+    /// </summary>
+    internal static ProcessCluster Create(HostNetwork network, string token = "test-cluster")
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var root = Path.Combine(Path.GetTempPath(), "raftkv-tests", Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(root);
+        var members = Enumerable.Range(0, network.Count)
+            .Select(i => new MemberProcess(((char)('A' + i)).ToString(), 2379, 2380, 8080, Path.Combine(root, ((char)('A' + i)).ToString()),
+                new MemberHost(network.NamespaceOf(i), HostNetwork.AddressOf(i), network.Clients, i)))
+            .ToArray();
+        var cluster = new ProcessCluster(root, members, token, network);
         foreach (var m in members) m.ExtraArgs = cluster.ArgsFor("new");
         return cluster;
     }
@@ -62,15 +97,38 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <c>--initial-cluster-state existing</c> and an --initial-cluster of the members listed now plus itself. The
     /// cluster must have added it (MemberAdd with <see cref="MemberProcess.PeerUrl"/>) before it starts.
     /// </summary>
-    public MemberProcess AddMember(string name)
+    public MemberProcess AddMember(string name) =>
+        Join(name, () => new MemberProcess(name, FreePorts.Next(), FreePorts.Next(), FreePorts.Next(), Path.Combine(Root, name)));
+
+    /// <summary>
+    /// As <see cref="AddMember"/>, on the host of <paramref name="old"/> with its ports (a member replaced on its
+    /// machine: <paramref name="old"/> must have stopped) and a data directory of its own.
+    /// </summary>
+    internal MemberProcess AddMemberOnHostOf(MemberProcess old, string name)
+    {
+        ArgumentNullException.ThrowIfNull(old);
+        return old.Host is null ? AddMember(name)
+            : Join(name, () => new MemberProcess(name, old.ClientPort, old.PeerPort, old.HttpPort, Path.Combine(Root, name), old.Host));
+    }
+
+    private MemberProcess Join(string name, Func<MemberProcess> make)
     {
         lock (_members)
         {
             if (_members.Concat(_dropped).Any(m => m.Name == name)) throw new ArgumentException($"member name {name} was used already", nameof(name));
-            var member = new MemberProcess(name, FreePorts.Next(), FreePorts.Next(), FreePorts.Next(), Path.Combine(Root, name));
+            var member = make();
             _members.Add(member);
             member.ExtraArgs = ArgsFor("existing");
             return member;
+        }
+    }
+
+    /// <summary>Every member this test ran, those <see cref="Drop"/> took out too (their data directories stay until the end).</summary>
+    public IReadOnlyList<MemberProcess> AllMembers
+    {
+        get
+        {
+            lock (_members) return [.. _members, .. _dropped];
         }
     }
 

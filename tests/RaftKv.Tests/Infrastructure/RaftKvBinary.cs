@@ -24,16 +24,22 @@ public static class RaftKvBinary
 
     /// <summary>
     /// Starts raftkv with <paramref name="args"/>; output lines go to <paramref name="output"/> (bounded). Variables
-    /// in <paramref name="environment"/> are set for the child only (a null value removes one).
+    /// in <paramref name="environment"/> are set for the child only (a null value removes one). With
+    /// <paramref name="inNamespace"/>, it runs in that network namespace (<c>ip netns exec</c>, which execs: the
+    /// process is raftkv itself, so kill -9 and SIGSTOP reach it).
     /// </summary>
     public static Process Start(IEnumerable<string> args, ConcurrentQueue<string> output, bool exitOnStdinEof = true,
-        IReadOnlyDictionary<string, string?>? environment = null)
+        IReadOnlyDictionary<string, string?>? environment = null, string? inNamespace = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(inNamespace is null ? "dotnet" : ExternalTools.Require("ip", "iproute2"))
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) start.Environment[name] = value;
+        if (inNamespace is not null)
+        {
+            foreach (var a in (string[])["netns", "exec", inNamespace, ExternalTools.Find("dotnet") ?? "dotnet"]) start.ArgumentList.Add(a);
+        }
         start.ArgumentList.Add(DllPath);
         foreach (var a in args) start.ArgumentList.Add(a);
         // The pipe closes if the test process dies, and the member stops: no orphans between test runs.

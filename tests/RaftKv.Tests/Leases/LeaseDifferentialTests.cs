@@ -16,13 +16,17 @@ public sealed class LeaseDifferentialTests
 {
     private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
 
-    // A remaining TTL runs, so only "positive and at most granted" is compared; etcd lists leases from a map, in no order.
+    // A remaining TTL runs, so only "positive and at most granted" is compared; etcd lists leases, and a lease's keys,
+    // from Go maps, in no order (a CI run saw etcd answer [b, a] where raftkv answered [a, b]), so both are sorted.
     private static void Adjust(IMessage copy)
     {
         switch (copy)
         {
-            case LeaseTimeToLiveResponse ttl when ttl.TTL > 0:
-                ttl.TTL = ttl.TTL <= ttl.GrantedTTL ? 1 : -100;
+            case LeaseTimeToLiveResponse ttl:
+                if (ttl.TTL > 0) ttl.TTL = ttl.TTL <= ttl.GrantedTTL ? 1 : -100;
+                var keys = ttl.Keys.OrderBy(k => k.Memory, ByteOrder.Instance).ToArray();
+                ttl.Keys.Clear();
+                ttl.Keys.AddRange(keys);
                 break;
             case LeaseLeasesResponse list:
                 var sorted = list.Leases.OrderBy(l => l.ID).ToArray();
@@ -81,4 +85,12 @@ public sealed class LeaseDifferentialTests
         }
         Assert.True(differences.Count == 0, $"{differences.Count} of {calls.Count} calls differ from etcd:\n{string.Join('\n', differences)}");
     }
+}
+
+/// <summary>Keys in etcd's order: bytewise.</summary>
+file sealed class ByteOrder : IComparer<ReadOnlyMemory<byte>>
+{
+    public static readonly ByteOrder Instance = new();
+
+    public int Compare(ReadOnlyMemory<byte> x, ReadOnlyMemory<byte> y) => x.Span.SequenceCompareTo(y.Span);
 }

@@ -12,9 +12,17 @@ public sealed record Received(IReadOnlyList<Mvccpb.Event> Events, long ProgressR
 /// A watcher the way etcd clients keep one: on a prefix from a revision, with prev_kv, asking for progress now and
 /// then, and when its stream breaks (a member killed, paused or partitioned) resuming on the next member from the
 /// revision after the last event it received. Records everything it receives, in order, for the guarantee checks.
+/// <paramref name="urls"/> is read at every resume (members come and go); <paramref name="open"/> makes the channel
+/// (default <see cref="GrpcChannel.ForAddress(string)"/>; a host network's clients differ).
 /// </summary>
-public sealed class ResumingWatcher(string name, IReadOnlyList<string> urls, int firstUrl, ByteString prefix, ByteString prefixEnd, long startRevision)
+public sealed class ResumingWatcher(string name, Func<IReadOnlyList<string>> urls, int firstUrl, ByteString prefix, ByteString prefixEnd, long startRevision,
+    Func<string, GrpcChannel>? open = null)
 {
+    public ResumingWatcher(string name, IReadOnlyList<string> urls, int firstUrl, ByteString prefix, ByteString prefixEnd, long startRevision)
+        : this(name, () => urls, firstUrl, prefix, prefixEnd, startRevision)
+    {
+    }
+
     private readonly List<Received> _received = [];
     private readonly Lock _gate = new();
     private long _nextRevision = startRevision;
@@ -48,7 +56,8 @@ public sealed class ResumingWatcher(string name, IReadOnlyList<string> urls, int
         {
             try
             {
-                await WatchOnceAsync(urls[url % urls.Count], progressEvery, stop);
+                var now = urls();
+                if (now.Count > 0) await WatchOnceAsync(now[url % now.Count], progressEvery, stop);
             }
             catch (Exception e) when (e is RpcException or IOException or InvalidOperationException or HttpRequestException || (e is OperationCanceledException && !stop.IsCancellationRequested))
             {
@@ -73,7 +82,7 @@ public sealed class ResumingWatcher(string name, IReadOnlyList<string> urls, int
 
     private async Task WatchOnceAsync(string url, TimeSpan progressEvery, CancellationToken stop)
     {
-        using var channel = GrpcChannel.ForAddress(url);
+        using var channel = (open ?? GrpcChannel.ForAddress)(url);
         using var broken = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var call = new Etcdserverpb.Watch.WatchClient(channel).Watch(cancellationToken: broken.Token);
         await call.RequestStream.WriteAsync(new WatchRequest

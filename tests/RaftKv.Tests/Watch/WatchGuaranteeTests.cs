@@ -66,9 +66,11 @@ public sealed class WatchGuaranteeTests(ITestOutputHelper output)
                         acknowledged.Add((key, value, put.Header.Revision));
                     }
                 }
-                catch (RpcException)
+                catch (Exception e) when (e is RpcException or OperationCanceledException)
                 {
                     // Outcome unknown (the leader died under it): not acknowledged, may or may not be in the history.
+                    // dotnet-etcd's channel retries, and Grpc.Net.Client throws a TaskCanceledException, not an
+                    // RpcException, when the deadline passes inside its retry logic (seen in CI, stop 24).
                 }
             }
         }

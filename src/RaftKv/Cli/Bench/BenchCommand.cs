@@ -57,16 +57,28 @@ public static class BenchCommand
         var output = new Option<string>("--output", "-o") { Description = "text or json (one JSON object on stdout)", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
         var quiet = new Option<bool>("--no-progress") { Description = "No progress line on stderr" };
+        var cacert = new Option<string>("--cacert") { Description = "https:// endpoints: the CA that signed the servers' certificates (as etcdctl)" };
+        var cert = new Option<string>("--cert") { Description = "https:// endpoints: client certificate (as etcdctl)" };
+        var key = new Option<string>("--key") { Description = "https:// endpoints: the client certificate's key (as etcdctl)" };
 
         var command = new Command("bench", "Load generator for etcd v3 API servers (raftkv or etcd): throughput, latency percentiles, histogram")
         {
             workload, endpoints, target, clients, conns, total, duration, rate, keySize, valSize, keySpace, sequential,
             consistency, readRatio, casKeys, prefill, timeout, fsyncDir, watchers, streams, leases, leaseTtl, inFlight, rssPid,
-            output, quiet,
+            output, quiet, cacert, cert, key,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             EndpointList.TryParse(parse.GetValue(endpoints)!, out var endpointList, out _);
+            try
+            {
+                BenchTls.Configure(parse.GetValue(cacert), parse.GetValue(cert), parse.GetValue(key));
+            }
+            catch (FormatException e)
+            {
+                await Console.Error.WriteLineAsync($"bench: {e.Message}").ConfigureAwait(false);
+                return 1;
+            }
             var settings = new BenchSettings
             {
                 Workload = parse.GetValue(workload)!,

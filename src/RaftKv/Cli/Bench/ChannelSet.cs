@@ -42,6 +42,7 @@ public sealed class ChannelSet : IDisposable
             KeepAlivePingDelay = TimeSpan.FromSeconds(30),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
         };
+        if (BenchTls.Options is { } tls) handler.SslOptions = tls;
         return GrpcChannel.ForAddress(target, new GrpcChannelOptions
         {
             HttpHandler = handler,

@@ -18,18 +18,26 @@ public sealed class PeerClient : IDisposable
     /// <summary>JSON as the HTTP API writes it (camelCase).</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private readonly HttpClient _http = new(new SocketsHttpHandler
+    private readonly HttpClient _http;
+
+    /// <summary>A client that uses <paramref name="peerTls"/> for https:// peer URLs (null: plaintext peers).</summary>
+    public PeerClient(Server.Tls.TlsEndpoint? peerTls = null)
     {
-        ConnectTimeout = TimeSpan.FromMilliseconds(500),
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-        MaxResponseDrainSize = 64 * 1024,
-    })
-    {
-        DefaultRequestVersion = HttpVersion.Version20,
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        Timeout = Timeout.InfiniteTimeSpan,
-        MaxResponseContentBufferSize = 1024 * 1024,
-    };
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromMilliseconds(500),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            MaxResponseDrainSize = 64 * 1024,
+        };
+        Server.Tls.PeerTlsClient.Configure(handler, peerTls);
+        _http = new HttpClient(handler)
+        {
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = Timeout.InfiniteTimeSpan,
+            MaxResponseContentBufferSize = 1024 * 1024,
+        };
+    }
 
     /// <summary>A peer's view of itself; throws when it does not answer within <paramref name="timeout"/>.</summary>
     public async Task<MemberView> ViewAsync(Member member, TimeSpan timeout, CancellationToken cancellationToken)

@@ -7,7 +7,7 @@ namespace RaftKv.Http.Faults;
 /// <summary>
 /// Enforces <see cref="PartitionState"/> on the inbound Raft peer service: message batches from a cut-off sender
 /// (or to a cut-off member) are dropped as a lossy network would drop them, and unary calls and snapshots fail as
-/// unreachable. Installed on RaftPeerService only; the dashboard's own peer endpoints are not affected.
+/// unreachable. Installed on RaftPeerService and the write forwarding service only; the dashboard's own peer endpoints are not affected.
 /// </summary>
 public sealed class PartitionInterceptor(PartitionState partition) : Interceptor
 {
@@ -18,7 +18,7 @@ public sealed class PartitionInterceptor(PartitionState partition) : Interceptor
         var from = request switch
         {
             PingRequest p => p.From,
-            ForwardRequest f => f.From,
+            RaftKv.Server.Forwarding.ForwardRequest f => f.From,
             _ => 0UL,
         };
         if (partition.Drops(from)) throw Partitioned();

@@ -16,7 +16,7 @@ public sealed class RaftKvMetrics
     private readonly Histogram _peerRtt;
 
     /// <summary>Creates the collectors; gauges and counters refresh from the node before every scrape.</summary>
-    public RaftKvMetrics(NodeContext node, NodeObserver observer, Func<int> dashboardClients)
+    public RaftKvMetrics(NodeContext node, NodeObserver observer, Func<int> dashboardClients, Server.Limits.ConnectionGate? gate = null)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(observer);
@@ -41,6 +41,7 @@ public sealed class RaftKvMetrics
         var keepAliveStreams = factory.CreateGauge("raftkv_lease_keepalive_streams", "Open LeaseKeepAlive streams on this member.");
         var watchStreams = factory.CreateGauge("raftkv_watch_streams", "Open Watch streams on this member.");
         var watchers = factory.CreateGauge("raftkv_watchers", "Watchers on this member, all streams together.");
+        var connections = factory.CreateGauge("raftkv_client_connections", "Client and HTTP connections open on this member (admitted by its limits).");
         var stats = node.Host.Stats;
         // Counters copied from running totals before every scrape: name, help, the total now.
         (string Name, string Help, Func<double> Total)[] totals =
@@ -68,6 +69,10 @@ public sealed class RaftKvMetrics
             ("raftkv_watch_events_sent_total", "Events sent to watchers on this member.", () => node.Machine.Watches.EventsSent),
             ("raftkv_watch_history_reads_total", "Reads of the store's history by watchers behind the in-memory window (slow or starting in the past).",
                 () => node.Machine.Watches.HistoryReads),
+            ("raftkv_client_connections_refused_total", "Client and HTTP connections closed unserved: over --max-connections or --max-new-connections-per-second.",
+                () => gate?.Refused ?? 0),
+            ("raftkv_client_requests_refused_total", "Requests answered 'too many requests': over --max-requests-per-second-per-connection.",
+                () => gate?.RequestsRefused ?? 0),
             ("raftkv_process_cpu_seconds_total", "CPU time used by the process, user and system.", () => Environment.CpuUsage.TotalTime.TotalSeconds),
         ];
         var counters = totals.Select(t => (Counter: factory.CreateCounter(t.Name, t.Help), t.Total)).ToArray();
@@ -101,6 +106,7 @@ public sealed class RaftKvMetrics
             keepAliveStreams.Set(node.Leases.KeepAliveStreams);
             watchStreams.Set(node.Machine.Watches.Streams);
             watchers.Set(node.Machine.Watches.Watchers);
+            connections.Set(gate?.Open ?? 0);
             foreach (var (counter, total) in counters) counter.IncTo(total());
             for (var g = 0; g <= GC.MaxGeneration; g++) gcs.WithLabels(g.ToString(System.Globalization.CultureInfo.InvariantCulture)).IncTo(GC.CollectionCount(g));
         });

@@ -32,7 +32,7 @@ public static class ClusterJoin
                 MembersReply reply;
                 try
                 {
-                    using var channel = GrpcChannel.ForAddress(peer.PeerUrl);
+                    using var channel = GrpcChannel.ForAddress(peer.PeerUrl, new GrpcChannelOptions { HttpHandler = Tls.PeerTlsClient.Handler(settings.PeerTls, AskTimeout) });
                     reply = await new PeerCluster.PeerClusterClient(channel)
                         .MembersAsync(new MembersRequest(), deadline: DateTime.UtcNow + AskTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
                 }

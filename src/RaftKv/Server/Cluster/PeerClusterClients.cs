@@ -14,11 +14,20 @@ public sealed class PeerClusterClients : IDisposable
     public const int MaxChannels = 2 * MembershipChanges.MaxMembers;
 
     private readonly ConcurrentDictionary<string, (GrpcChannel Channel, PeerCluster.PeerClusterClient Client)> _clients = new(StringComparer.Ordinal);
+    private readonly Tls.TlsEndpoint? _peerTls;
+
+    /// <summary>Clients that use <paramref name="peerTls"/> for https:// peer URLs (null: plaintext peers).</summary>
+    public PeerClusterClients(Tls.TlsEndpoint? peerTls = null) => _peerTls = peerTls;
 
     /// <summary>The client for the member whose peer URL is <paramref name="peerUrl"/>.</summary>
-    public PeerCluster.PeerClusterClient Get(string peerUrl)
+    public PeerCluster.PeerClusterClient Get(string peerUrl) => Entry(peerUrl).Client;
+
+    /// <summary>The channel to the member whose peer URL is <paramref name="peerUrl"/>, for the peer port's other services (write forwarding).</summary>
+    public GrpcChannel ChannelFor(string peerUrl) => Entry(peerUrl).Channel;
+
+    private (GrpcChannel Channel, PeerCluster.PeerClusterClient Client) Entry(string peerUrl)
     {
-        if (_clients.TryGetValue(peerUrl, out var known)) return known.Client;
+        if (_clients.TryGetValue(peerUrl, out var known)) return known;
         if (_clients.Count >= MaxChannels)
         {
             foreach (var key in _clients.Keys.Take(_clients.Count - MaxChannels + 1))
@@ -28,11 +37,11 @@ public sealed class PeerClusterClients : IDisposable
         }
         var channel = GrpcChannel.ForAddress(peerUrl, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1), EnableMultipleHttp2Connections = false },
+            HttpHandler = Tls.PeerTlsClient.Handler(_peerTls, TimeSpan.FromSeconds(1)),
         });
         var added = _clients.GetOrAdd(peerUrl, (channel, new PeerCluster.PeerClusterClient(channel)));
         if (!ReferenceEquals(added.Channel, channel)) channel.Dispose();
-        return added.Client;
+        return added;
     }
 
     /// <inheritdoc />

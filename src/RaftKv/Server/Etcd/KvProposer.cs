@@ -25,8 +25,17 @@ public sealed class KvProposer(NodeContext node, EtcdStateMachine machine)
     public async Task<IMessage> ProposeAsync(KvCommand command, MessageParser responseParser, CancellationToken cancellationToken)
     {
         if (_validator.Validate(command) is { } invalid) throw EtcdErrors.From(invalid);
+        // The limit is on the request as the client sent it (etcd's), before the identity is added.
+        if (command.CalculateSize() > node.Settings.MaxRequestBytes) throw EtcdErrors.TooLarge();
+        // A client call's commands carry its identity into the log; checked here first, against this member's state.
+        command.Auth ??= Auth.AuthContext.Current?.Clone();
+        if (Kv.Auth.AuthChecker.Check(machine.Store.Auth, command.Auth, command) is { } denied) throw EtcdErrors.From(denied);
         var bytes = command.ToByteArray();
-        if (bytes.Length > node.Settings.MaxRequestBytes) throw EtcdErrors.TooLarge();
+        if (bytes.Length > ServerLimits.Storage.MaxEntryDataBytes) throw EtcdErrors.TooLarge(); // a very long user name on a request at the limit
+        // Every grant (the Lease API's, and the sessions of Lock and Election) passes here; the count is this
+        // member's applied one, so the bound is soft by the grants in flight (see ClientLimits.MaxLeases).
+        if (command.LeaseGrant is not null && machine.Store.LeaseCount >= node.Settings.Limits.MaxLeases)
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, Limits.ClientLimits.TooManyLeases));
         if (machine.Store.CheckQuota(command) is { } noSpace)
         {
             await RaiseNoSpaceAsync(cancellationToken).ConfigureAwait(false);
@@ -77,16 +86,20 @@ public sealed class KvProposer(NodeContext node, EtcdStateMachine machine)
         }
         catch (NotLeaderException e) when (e.LeaderId != Raft.RaftNode.None)
         {
-            ReadOnlyMemory<byte> reply;
+            (ReadOnlyMemory<byte> Payload, ulong AppliedIndex) reply;
             try
             {
-                reply = await node.Transport.ForwardAsync(e.LeaderId, command, cancellationToken).ConfigureAwait(false);
+                reply = await node.Forwarder.ForwardWithIndexAsync(e.LeaderId, command, cancellationToken).ConfigureAwait(false);
             }
             catch (RpcException forward) when (forward.StatusCode != StatusCode.Cancelled)
             {
                 throw new RpcException(new Status(StatusCode.Unavailable, $"etcdserver: leader unreachable: {forward.Status.Detail}"));
             }
-            return ForwardedResult.Decode(reply.Span, responseParser);
+            var outcome = ForwardedResult.Decode(reply.Payload.Span, responseParser);
+            // As etcd's follower: the client is answered once this member applied the write too, so its next read
+            // here (serializable, or a watch from the returned revision) sees it. Bounded by the request timeout.
+            if (!outcome.Failed) await node.AppliedIndex.WaitAsync(reply.AppliedIndex, cancellationToken).ConfigureAwait(false);
+            return outcome;
         }
         catch (RaftHostException e)
         {
@@ -127,6 +140,7 @@ public sealed class KvProposer(NodeContext node, EtcdStateMachine machine)
     /// <summary>Waits until this member's state reflects every write acknowledged before the call (thesis section 6.4).</summary>
     public async Task ReadBarrierAsync(CancellationToken cancellationToken)
     {
+        if (FailPoints.Skips(FailPoint.ReadBarrier)) return; // the planted stale-read bug (tests only)
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(RequestTimeout);
         try

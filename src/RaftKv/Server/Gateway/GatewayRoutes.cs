@@ -34,7 +34,7 @@ internal static class GatewayRoutes
         var lease = Lease.Descriptor;
         var cluster = RaftKv.Etcd.Api.Cluster.Descriptor;
         var maintenance = Maintenance.Descriptor;
-        var auth = Auth.Descriptor;
+        var auth = RaftKv.Etcd.Api.Auth.Descriptor;
         var routes = new (string Path, ProtoService Service, string Method)[]
         {
             ("/v3/kv/range", kv, "Range"),

@@ -30,16 +30,20 @@ internal sealed partial class JsonGateway : IDisposable
     private readonly long _maxRequestBytes;
     private readonly ConcurrentDictionary<MethodDescriptor, Method<byte[], byte[]>> _methods = new();
 
-    /// <summary>A gateway that calls the member's gRPC API at <paramref name="clientUrl"/> (one of its own client URLs).</summary>
-    public JsonGateway(Uri clientUrl, long maxRequestBytes)
+    /// <summary>
+    /// A gateway that calls the member's gRPC API at <paramref name="clientUrl"/> (one of its own client URLs), or
+    /// through <paramref name="socket"/> when the client port is TLS (see <see cref="Tls.GatewaySocket"/>).
+    /// </summary>
+    public JsonGateway(Uri clientUrl, long maxRequestBytes, Tls.GatewaySocket? socket = null)
     {
         ArgumentNullException.ThrowIfNull(clientUrl);
         _maxRequestBytes = maxRequestBytes;
-        _channel = GrpcChannel.ForAddress(SelfAddress(clientUrl), new GrpcChannelOptions
+        _channel = GrpcChannel.ForAddress(socket is null ? SelfAddress(clientUrl) : new Uri("http://localhost"), new GrpcChannelOptions
         {
             MaxReceiveMessageSize = null, // the server's own replies: their limits were applied where they were made
             MaxSendMessageSize = null,
-            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) },
+            HttpHandler = socket?.CreateHandler()
+                ?? new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) },
         });
         _invoker = _channel.CreateCallInvoker();
     }
@@ -245,7 +249,7 @@ internal sealed partial class JsonGateway : IDisposable
     }
 
     // An empty body is the empty request, as for etcd's gateway.
-    private static byte[] Parse(MessageDescriptor type, string json) =>
+    internal static byte[] Parse(MessageDescriptor type, string json) =>
         string.IsNullOrWhiteSpace(json) ? [] : Parser.Parse(JsonLargeIntegers.Quote(json), type).ToByteArray();
 
     // Compact, as Go writes it (the protobuf formatter puts spaces inside braces); '+' and '/' of base64 unescaped.
@@ -258,7 +262,7 @@ internal sealed partial class JsonGateway : IDisposable
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static bool IsBadRequest(Exception e) =>
+    internal static bool IsBadRequest(Exception e) =>
         e is InvalidProtocolBufferException or InvalidJsonException or JsonException or FormatException or InvalidDataException or DecoderFallbackException
             or ArgumentException or OverflowException;
 

@@ -27,12 +27,13 @@ internal static class JsonObjectReader
             {
                 while (TryTake(buffer.Slice(consumed), result.IsCompleted, out var end, out var value))
                 {
+                    // A whole value that arrived in one read is held to the limit too, not only one still arriving.
+                    if (value is not null && buffer.Slice(consumed, end).Length > maxValueBytes) throw TooLarge(maxValueBytes);
                     consumed = end;
                     if (value is null) break; // only whitespace is left
                     yield return value;
                 }
-                if (buffer.Slice(consumed).Length > maxValueBytes)
-                    throw new JsonException($"a request in the stream is larger than the limit of {maxValueBytes} bytes");
+                if (buffer.Slice(consumed).Length > maxValueBytes) throw TooLarge(maxValueBytes);
                 if (result.IsCompleted || result.IsCanceled) yield break;
             }
             finally
@@ -41,6 +42,8 @@ internal static class JsonObjectReader
             }
         }
     }
+
+    private static JsonException TooLarge(long maxValueBytes) => new($"a request in the stream is larger than the limit of {maxValueBytes} bytes");
 
     // One complete value from the start of the buffer. False: more bytes are needed. A null value: only whitespace.
     private static bool TryTake(ReadOnlySequence<byte> buffer, bool final, out SequencePosition end, out string? value)

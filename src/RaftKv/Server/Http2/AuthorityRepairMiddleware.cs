@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -33,7 +35,7 @@ internal static partial class AuthorityRepairMiddleware
 
     private static async Task RunAsync(ConnectionContext context, ConnectionDelegate next, KestrelServerLimits limits, ILogger logger)
     {
-        if (!Gateway.ProtocolSniffer.IsHttp2(context))
+        if (!Gateway.ProtocolSniffer.IsHttp2(context) && !IsTlsHttp2(context))
         {
             await next(context).ConfigureAwait(false); // an HTTP/1.1 gateway client: no HTTP/2 frames to repair
             return;
@@ -60,6 +62,10 @@ internal static partial class AuthorityRepairMiddleware
             if (rewriter.StopReason is { } reason) LogStopped(logger, context.ConnectionId, reason, rewriter.IsReencoding);
         }
     }
+
+    // A TLS connection whose ALPN chose h2 (the TLS middleware ran before this one).
+    private static bool IsTlsHttp2(ConnectionContext context) =>
+        context.Features.Get<ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span.SequenceEqual("h2"u8) == true;
 
     /// <summary>The address the client connected to, as host:port; "localhost" where it has no plain form (a scoped IPv6 address).</summary>
     internal static string FallbackAuthority(EndPoint? local)

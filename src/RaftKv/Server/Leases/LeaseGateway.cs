@@ -137,7 +137,7 @@ public sealed class LeaseGateway(NodeContext node, LeaseClock clock)
         ReadOnlyMemory<byte> reply;
         try
         {
-            reply = await node.Transport.ForwardAsync(leader, question.ToByteArray(), timeout.Token).ConfigureAwait(false);
+            reply = await node.Forwarder.ForwardAsync(leader, question.ToByteArray(), timeout.Token).ConfigureAwait(false);
         }
         catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
         {

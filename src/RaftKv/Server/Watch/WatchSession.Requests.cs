@@ -34,6 +34,7 @@ internal sealed partial class WatchSession
         // cancelled with the compact revision; with no compaction yet it replays the whole history.
         // Any non-zero watch_id is taken as given, negative ones included, as etcd 3.4 does.
         var refusal = Watcher.IsEmptyRange(request) ? EmptyRangeReason
+            : ReadRefusal(request) is { } denied ? denied
             : request.WatchId != 0 && _watchers.ContainsKey(request.WatchId) ? DuplicateIdReason
             : _watchers.Count >= _hub.Limits.WatchersPerStreamMax ? $"raftkv: too many watchers on this stream (at most {_hub.Limits.WatchersPerStreamMax})"
             : null;
@@ -48,6 +49,16 @@ internal sealed partial class WatchSession
         _watchers.Add(id, watcher);
         _hub.WatcherAdded();
         await SendAsync(new WatchResponse { Header = Header(current), WatchId = id, Created = true }, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Auth: a watch needs read on its whole range, "from key" (range_end "\0") and prefix watches included; the
+    // identity is the stream's, taken when it opened. etcd answers a refused create cancelled with the gRPC error's
+    // text as Go prints it ("rpc error: code = PermissionDenied desc = ..."), which etcdctl shows as is.
+    private string? ReadRefusal(WatchCreateRequest request)
+    {
+        var auth = _node.Auth.State;
+        if (!auth.Enabled || _identity is null) return null;
+        return Kv.Auth.AuthChecker.Read(auth, _identity.User, request.Key, request.RangeEnd) is { } error ? $"rpc error: code = {error.Code} desc = {error.Message}" : null;
     }
 
     private long NextAutoId()

@@ -37,6 +37,7 @@ internal sealed partial class WatchSession
 
     private readonly WatchHub _hub;
     private readonly NodeContext _node;
+    private readonly Kv.CommandAuth? _identity;
     private readonly IServerStreamWriter<WatchResponse> _responses;
     private readonly bool _requireLeader;
     private readonly Channel<WatchRequest> _requests;
@@ -62,6 +63,7 @@ internal sealed partial class WatchSession
     public WatchSession(WatchHub hub, NodeContext node, IServerStreamWriter<WatchResponse> responses, bool requireLeader, Func<CancellationToken, Task> flush)
     {
         _flush = flush;
+        _identity = Auth.AuthContext.Current; // the stream's caller, as the interceptor found it
         _hub = hub;
         _node = node;
         _responses = responses;

@@ -1,4 +1,0 @@
-namespace RaftKv.Raft.Tests.Simulation;
-
-/// <summary>A safety or liveness check failed; the message carries the seed and the recent trace for replay.</summary>
-public sealed class SimulationFailure(string message) : Exception(message);
