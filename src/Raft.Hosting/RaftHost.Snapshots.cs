@@ -9,7 +9,7 @@ public sealed partial class RaftHost
 {
     // Loop-thread state. At most one snapshot is in progress.
     private Task<WrittenSnapshot>? _snapshotJob;
-    private (TimeSpan Capture, long StartedTimestamp) _snapshotStarted;
+    private (TimeSpan Capture, TimeSpan? CaptureCpu, long StartedTimestamp) _snapshotStarted;
     // After a failed attempt, the next one waits for this applied index (another SnapshotEveryEntries entries).
     private ulong _snapshotRetryIndex;
 
@@ -25,11 +25,13 @@ public sealed partial class RaftHost
             || applied - _lastSnapshotIndex < _options.SnapshotEveryEntries || applied < _snapshotRetryIndex) return;
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
+        var startedCpu = ThreadCpuClock.Now();
         var lookup = _store.TryGetTerm(applied, out var term);
         RaftInvariantException.Assert(lookup == LogLookup.Ok, $"applied index {applied} is not in the log ({lookup})");
         var metadata = new SnapshotMetadata(applied, term, node.Membership);
         var capture = _stateMachine.CaptureSnapshot();
-        _snapshotStarted = (time.GetElapsedTime(started), started);
+        var captureCpu = ThreadCpuClock.Since(startedCpu); // the CPU interval lies within the wall one
+        _snapshotStarted = (time.GetElapsedTime(started), captureCpu, started);
         _snapshotJob = Task.Run(() => WriteSnapshot(metadata, capture));
         // Wake the loop once the job has completed (not merely returned), so it finds it done and publishes it.
         _snapshotJob.ContinueWith(static (_, wake) => ((AutoResetEvent)wake!).Set(), _wake, CancellationToken.None,
@@ -61,7 +63,9 @@ public sealed partial class RaftHost
         var (staged, writeTime) = job.Result;
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
+        var startedCpu = ThreadCpuClock.Now();
         var published = _store.PublishSnapshot(staged);
+        var publishCpu = ThreadCpuClock.Since(startedCpu);
         var publishTime = time.GetElapsedTime(started);
         if (published is null)
         {
@@ -69,9 +73,10 @@ public sealed partial class RaftHost
             return;
         }
         _lastSnapshotIndex = published.Index;
-        Stats.RecordSnapshot(_snapshotStarted.Capture + publishTime);
-        LogSnapshot(_logger, published.Index, published.Data.Length, _snapshotStarted.Capture.TotalMilliseconds, writeTime.TotalMilliseconds,
-            publishTime.TotalMilliseconds, time.GetElapsedTime(_snapshotStarted.StartedTimestamp).TotalMilliseconds);
+        var loopCpu = _snapshotStarted.CaptureCpu + publishCpu;
+        Stats.RecordSnapshot(_snapshotStarted.Capture + publishTime, loopCpu);
+        LogSnapshot(_logger, published.Index, published.Data.Length, _snapshotStarted.Capture.TotalMilliseconds, publishTime.TotalMilliseconds,
+            loopCpu?.TotalMilliseconds ?? double.NaN, writeTime.TotalMilliseconds, time.GetElapsedTime(_snapshotStarted.StartedTimestamp).TotalMilliseconds);
     }
 
     /// <summary>After the loop stopped: waits for a snapshot being written and discards it, so storage may be closed.</summary>

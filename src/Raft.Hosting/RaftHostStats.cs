@@ -21,6 +21,7 @@ public sealed class RaftHostStats
     private long _snapshotsPublished;
     private long _snapshotLoopTimeTicks;
     private long _snapshotLoopMaxTicks;
+    private long _snapshotLoopCpuMaxTicks = -1;
 
     /// <summary>Readies written to storage (each one write call, at most one sync).</summary>
     public long Persists => Volatile.Read(ref _persists);
@@ -61,6 +62,13 @@ public sealed class RaftHostStats
     /// <summary>The longest the loop spent on one snapshot (capture plus publish): its stall, when heartbeats wait.</summary>
     public TimeSpan SnapshotLoopTimeMax => TimeSpan.FromTicks(Volatile.Read(ref _snapshotLoopMaxTicks));
 
+    /// <summary>
+    /// The most CPU time the loop thread used on one snapshot (capture plus publish): the snapshot's own work, without
+    /// the time the scheduler gave other threads meanwhile, which <see cref="SnapshotLoopTimeMax"/> includes. Null
+    /// before the first snapshot, and where the thread's CPU time cannot be read (Linux only).
+    /// </summary>
+    public TimeSpan? SnapshotLoopCpuTimeMax => Volatile.Read(ref _snapshotLoopCpuMaxTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null;
+
     internal void RecordPersist(IReadOnlyList<Entry> entries, bool synced, TimeSpan elapsed)
     {
         Interlocked.Increment(ref _persists);
@@ -91,8 +99,9 @@ public sealed class RaftHostStats
 
     internal void RecordApplied(int entries) => Interlocked.Add(ref _entriesApplied, entries);
 
-    internal void RecordSnapshot(TimeSpan loopTime)
+    internal void RecordSnapshot(TimeSpan loopTime, TimeSpan? loopCpuTime)
     {
+        if (loopCpuTime is { Ticks: var cpu } && cpu > Volatile.Read(ref _snapshotLoopCpuMaxTicks)) Volatile.Write(ref _snapshotLoopCpuMaxTicks, cpu); // one writer: the loop
         Interlocked.Increment(ref _snapshotsPublished);
         Interlocked.Add(ref _snapshotLoopTimeTicks, loopTime.Ticks);
         if (loopTime.Ticks > Volatile.Read(ref _snapshotLoopMaxTicks)) Volatile.Write(ref _snapshotLoopMaxTicks, loopTime.Ticks); // one writer: the loop

@@ -34,7 +34,8 @@ public sealed class RaftKvMetrics
         var revision = factory.CreateGauge("raftkv_store_revision", "Revision of the key-value store.");
         var size = factory.CreateGauge("raftkv_store_size_bytes", "Logical size of the key-value store, what the quota is checked against (etcd's db size in use).");
         var files = factory.CreateGauge("raftkv_store_physical_size_bytes", "Size of the store on its medium: the disk store's files (etcd's db size).");
-        var snapshotStall = factory.CreateGauge("raftkv_snapshot_loop_max_seconds", "The longest the Raft loop spent on one snapshot (capture and publish).");
+        var snapshotStall = factory.CreateGauge("raftkv_snapshot_loop_max_seconds", "The longest the Raft loop spent on one snapshot (capture and publish), wall time.");
+        var snapshotCpu = factory.CreateGauge("raftkv_snapshot_loop_cpu_max_seconds", "The most CPU time the Raft loop thread used on one snapshot (capture and publish); -1 before the first, or where it cannot be read.");
         var clients = factory.CreateGauge("raftkv_dashboard_clients", "Open dashboard event streams.");
         var leases = factory.CreateGauge("raftkv_leases", "Leases granted and not yet revoked or expired, in this member's store.");
         var leaseDeadlines = factory.CreateGauge("raftkv_lease_deadlines", "Lease deadlines this member keeps (the leader keeps one per lease, followers none).");
@@ -100,6 +101,7 @@ public sealed class RaftKvMetrics
             size.Set(store.SizeBytes);
             files.Set(store.PhysicalSizeBytes);
             snapshotStall.Set(stats.SnapshotLoopTimeMax.TotalSeconds);
+            snapshotCpu.Set(stats.SnapshotLoopCpuTimeMax?.TotalSeconds ?? -1);
             clients.Set(dashboardClients());
             leases.Set(node.Machine.Store.LeaseCount);
             leaseDeadlines.Set(node.LeaseClock.TrackedCount);
