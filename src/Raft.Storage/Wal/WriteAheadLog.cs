@@ -210,6 +210,9 @@ internal sealed class WriteAheadLog : IDisposable
         var lastSegmentHasHardState = false;
         SegmentScanResult? lastScan = null;
         byte[] buffer = [];
+        // Entries the snapshot covers are replayed for their index and term only (LogReplay.Finish returns none of
+        // them): copying their data would allocate and promote up to two segments of payloads on every start.
+        var coveredIndex = snapshot?.Index ?? 0;
         for (var i = 0; i < segments.Count; i++)
         {
             var segment = segments[i];
@@ -220,7 +223,7 @@ internal sealed class WriteAheadLog : IDisposable
                 switch (type)
                 {
                     case RecordType.Entry:
-                        var entry = DecodeEntry(payload);
+                        var entry = DecodeEntry(payload, coveredIndex);
                         replay.OnEntry(entry, segment.Path, offset);
                         if (entry.Index > segment.MaxEntryIndex) segment.MaxEntryIndex = entry.Index;
                         break;
@@ -554,13 +557,14 @@ internal sealed class WriteAheadLog : IDisposable
         }
     }
 
-    private static Entry DecodeEntry(ReadOnlySpan<byte> payload)
+    /// <summary>An entry record's entry; its data is left out (empty) when its index is at or below <paramref name="coveredIndex"/>.</summary>
+    private static Entry DecodeEntry(ReadOnlySpan<byte> payload, ulong coveredIndex)
     {
         var index = BinaryPrimitives.ReadUInt64LittleEndian(payload);
         var term = BinaryPrimitives.ReadUInt64LittleEndian(payload[8..]);
         var type = (EntryType)payload[16];
         var data = payload[WalFormat.EntryPayloadHeaderBytes..];
-        return new Entry(index, term, type, data.IsEmpty ? ReadOnlyMemory<byte>.Empty : data.ToArray());
+        return new Entry(index, term, type, data.IsEmpty || index <= coveredIndex ? ReadOnlyMemory<byte>.Empty : data.ToArray());
     }
 
     private static HardState DecodeHardState(ReadOnlySpan<byte> p) =>
