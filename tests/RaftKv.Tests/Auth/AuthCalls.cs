@@ -11,6 +11,9 @@ namespace RaftKv.Tests.Auth;
 /// <summary>What the auth tests share: calls with a token, and the users they set up before enabling auth.</summary>
 internal static class AuthCalls
 {
+    /// <summary>A key or value as the protobuf bytes of its UTF-8 text.</summary>
+    public static ByteString B(string s) => ByteString.CopyFromUtf8(s);
+
     /// <summary>Call options carrying <paramref name="token"/> (none when null), bounded to 15 s.</summary>
     public static CallOptions As(string? token) =>
         new(headers: token is null ? null : new Metadata { { "token", token } }, deadline: DateTime.UtcNow.AddSeconds(15));

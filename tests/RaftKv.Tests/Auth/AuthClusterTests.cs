@@ -23,8 +23,6 @@ namespace RaftKv.Tests.Auth;
 /// </summary>
 public sealed class AuthClusterTests
 {
-    private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
-
     private static async Task<StatusCode> CodeOf(Func<Task> call)
     {
         try

@@ -26,8 +26,6 @@ public sealed class JwtClusterTests : IDisposable
 
     public void Dispose() => _keys.Dispose();
 
-    private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
-
     private static async Task<RpcException?> FailureOf(Func<Task> call)
     {
         try

@@ -27,8 +27,6 @@ public sealed class JwtDifferentialTests : IDisposable
 
     public void Dispose() => _keys.Dispose();
 
-    private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
-
     private string TokenFlag(string method)
     {
         switch (method[..2])
