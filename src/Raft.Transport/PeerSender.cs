@@ -57,6 +57,10 @@ internal sealed partial class PeerSender : IAsyncDisposable
             HttpHandler = handler,
             MaxReceiveMessageSize = null,
             MaxSendMessageSize = null,
+            // The channel's own connection backoff, under this sender's: gRPC's defaults (1 s, growing to 120 s) kept
+            // calls to a peer that came back failing fast for seconds to minutes after it listened again.
+            InitialReconnectBackoff = options.ReconnectInitialDelay,
+            MaxReconnectBackoff = options.ReconnectMaxDelay,
         });
         Client = new RaftPeer.RaftPeerClient(_channel);
         _streamLoop = Task.Run(RunStreamAsync);

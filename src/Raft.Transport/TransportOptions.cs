@@ -46,11 +46,18 @@ public sealed record TransportOptions
     /// <summary>Received payload chunks buffered ahead of <see cref="ISnapshotPayloads.AcceptPayload"/>; the sender waits beyond it.</summary>
     public int SnapshotPayloadBufferChunks { get; init; } = 4;
 
-    /// <summary>First reconnect delay; doubles up to <see cref="ReconnectMaxDelay"/>, with jitter.</summary>
+    /// <summary>
+    /// First reconnect delay; doubles up to <see cref="ReconnectMaxDelay"/>, with jitter. Also the gRPC channel's own
+    /// connection backoff, which without it starts at 1 s and grows to 120 s.
+    /// </summary>
     public TimeSpan ReconnectInitialDelay { get; init; } = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Longest reconnect delay.</summary>
-    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Longest reconnect delay, of this transport's and of the gRPC channel's backoff. Default 200 ms (etcd's peer
+    /// streams redial every 100 ms): a member that listens again is reached within it, which decides how soon a
+    /// cluster restarted as a whole elects; a peer that stays down costs one refused connection per interval.
+    /// </summary>
+    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>TCP connect timeout to a peer.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1);
