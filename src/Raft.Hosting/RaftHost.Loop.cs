@@ -98,6 +98,9 @@ public sealed partial class RaftHost
             case ConfChangeInput c:
                 ProposeConfChange(node, c);
                 break;
+            case AdvanceElectionInput a:
+                node.AdvanceElectionTimer(a.ElapsedTicks);
+                break;
         }
     }
 

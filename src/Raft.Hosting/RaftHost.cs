@@ -165,6 +165,23 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
         return await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Fast-forwards the election timer of a leaderless follower to <paramref name="elapsedTicks"/> (see
+    /// <see cref="RaftNode.AdvanceElectionTimer"/>): call it once the node can hear answers and enough peers answer to
+    /// elect, so a cluster restarted as a whole elects within a heartbeat to a timeout of that, not a whole timeout.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="elapsedTicks"/> is not in [0, ElectionTimeoutTicks).</exception>
+    /// <exception cref="InvalidOperationException">Pre-vote is off, or the host was not started.</exception>
+    public async ValueTask AdvanceElectionTimerAsync(int elapsedTicks, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(elapsedTicks);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(elapsedTicks, _options.Raft.ElectionTimeoutTicks);
+        if (!_options.Raft.PreVote) throw new InvalidOperationException("advancing the election timer needs PreVote");
+        ThrowIfStopped();
+        await _inbox.Writer.WriteAsync(new AdvanceElectionInput(elapsedTicks), cancellationToken).ConfigureAwait(false);
+        _wake.Set();
+    }
+
     /// <inheritdoc />
     public bool TryDeliver(Message message)
     {
@@ -238,6 +255,8 @@ public sealed partial class RaftHost : IRaftInbox, IAsyncDisposable
     {
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    private sealed record AdvanceElectionInput(int ElapsedTicks) : HostInput;
 
     private sealed record TransferInput(ulong Target) : HostInput
     {

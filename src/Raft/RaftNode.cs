@@ -111,6 +111,27 @@ public sealed partial class RaftNode
         else TickElection();
     }
 
+    /// <summary>
+    /// Counts at least <paramref name="elapsedTicks"/> ticks as elapsed on a leaderless follower's election timer, so it
+    /// campaigns within its randomized timeout less those ticks (section 5.2's spread is kept). etcd's initial election
+    /// tick advance, for a host that knows when it is worth it: once it listens and enough peers answer to elect
+    /// (<see cref="RaftConfig.InitialElectionTickAdvance"/> does it at creation, before either is known). A node that
+    /// has a leader, or is not a follower, is left alone. Needs <see cref="RaftConfig.PreVote"/>, as the creation-time
+    /// advance does: an early pre-vote is refused by members that hear from a live leader, and changes no term.
+    /// </summary>
+    /// <param name="elapsedTicks">In [0, <see cref="RaftConfig.ElectionTimeoutTicks"/>).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="elapsedTicks"/> is out of range.</exception>
+    /// <exception cref="InvalidOperationException">Pre-vote is off, or a Ready is outstanding.</exception>
+    public void AdvanceElectionTimer(int elapsedTicks)
+    {
+        EnsureNoOutstandingReady();
+        ArgumentOutOfRangeException.ThrowIfNegative(elapsedTicks);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(elapsedTicks, _config.ElectionTimeoutTicks);
+        if (!_config.PreVote) throw new InvalidOperationException("advancing the election timer needs PreVote: without it a member would depose a live leader");
+        if (Role != RaftRole.Follower || Lead != None) return;
+        _electionElapsedTicks = Math.Max(_electionElapsedTicks, elapsedTicks);
+    }
+
     /// <summary>Starts an election now (or a pre-vote round, when enabled), as if the election timeout had passed.</summary>
     public void Campaign()
     {

@@ -47,6 +47,36 @@ public sealed class ElectionTests
     }
 
     [Fact]
+    public void AdvanceElectionTimer_LeaderlessFollowersElectBeforeAnyTimeoutCouldExpire()
+    {
+        // Section 5.2: no timer expires before ElectionTimeoutTicks, so without the advance no member even campaigns
+        // by then. Advanced after 2 ticks, each timer keeps its own randomized timeout, and (with this seed) a leader
+        // is elected before that first possible expiry.
+        const int Timeout = 10;
+        var waiting = new Cluster(3, seed: 5, c => c with { ElectionTimeoutTicks = Timeout });
+        waiting.RunTicks(Timeout - 1);
+        Assert.All(waiting.Nodes, n => Assert.Equal(RaftRole.Follower, n.Raft!.Role));
+
+        var advanced = new Cluster(3, seed: 5, c => c with { ElectionTimeoutTicks = Timeout });
+        advanced.RunTicks(2);
+        foreach (var n in advanced.Nodes) n.Raft!.AdvanceElectionTimer(Timeout - 1);
+        advanced.MustRunUntil(() => advanced.Leader is not null, Timeout - 3, "a leader before any unadvanced timer could expire");
+        Assert.Equal(1, advanced.Nodes.Count(n => n.Raft!.Role == RaftRole.Leader));
+    }
+
+    [Fact]
+    public void AdvanceElectionTimer_NeedsPreVoteAndStaysBelowTheTimeout()
+    {
+        var storage = new MemoryStorage();
+        var node = new RaftNode(new RaftConfig { Id = 1, Voters = [1, 2, 3], ElectionTimeoutTicks = 10 }, storage, new Random(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => node.AdvanceElectionTimer(10));
+        Assert.Throws<ArgumentOutOfRangeException>(() => node.AdvanceElectionTimer(-1));
+        node.AdvanceElectionTimer(9);
+        var noPreVote = new RaftNode(new RaftConfig { Id = 1, Voters = [1, 2, 3], PreVote = false }, new MemoryStorage(), new Random(1));
+        Assert.Throws<InvalidOperationException>(() => noPreVote.AdvanceElectionTimer(1));
+    }
+
+    [Fact]
     public void InitialElection_LogsReadableLines()
     {
         var cluster = new Cluster(3, seed: 7);
