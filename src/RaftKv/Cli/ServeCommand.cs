@@ -35,6 +35,8 @@ internal static class ServeCommand
             Kv.Backend.KvBackendOptions.Default.BlockCacheSizeBytes, Kv.Backend.KvBackendOptions.SizeBytesMin, Kv.Backend.KvBackendOptions.BlockCacheSizeBytesMax);
         var progressInterval = EnvOption.String("--experimental-watch-progress-notify-interval",
             "How often a quiet watcher created with progress_notify hears the current revision (as etcd: 500ms, 10s, 10m)", "10m");
+        var tickAdvance = BoolOption("--initial-election-tick-advance",
+            "Once this member listens and enough peers answer to elect, fast-forward its election timer to one tick short of the timeout (as etcd); a one-member cluster always does", true);
         var leaseCheckpoint = BoolOption("--experimental-enable-lease-checkpoint",
             "Let the leader checkpoint remaining lease TTLs through the log, so leader changes do not restart leases at their full TTL (on by default, unlike etcd)", true);
         var leaseCheckpointInterval = EnvOption.String("--experimental-lease-checkpoint-interval",
@@ -62,7 +64,7 @@ internal static class ServeCommand
         tlsFlags.AddTo(command);
         limitFlags.AddTo(command);
         foreach (var o in new Option[] { name, dataDir, listenClient, advertiseClient, listenPeer, advertisePeer, listenHttp, initialCluster, clusterState,
-                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, maxWatchStreams, maxWatchers, maxLearners, authToken, authTokenTtl, autoPromote, faults, logLevel, exitOnStdinEof })
+                     clusterToken, heartbeat, election, maxRequest, quota, snapshotCount, backend, backendCache, progressInterval, leaseCheckpoint, leaseCheckpointInterval, leaseCheckpointPersist, maxWatchStreams, maxWatchers, maxLearners, authToken, authTokenTtl, autoPromote, tickAdvance, faults, logLevel, exitOnStdinEof })
         {
             command.Options.Add(o);
         }
@@ -139,6 +141,7 @@ internal static class ServeCommand
                     MaxWatchersPerStream = (int)parse.GetValue(maxWatchers),
                     MaxLearners = (int)parse.GetValue(maxLearners),
                     AutoPromoteLearners = parse.GetValue(autoPromote),
+                    InitialElectionTickAdvance = parse.GetValue(tickAdvance),
                     LeaseCheckpointInterval = parse.GetValue(leaseCheckpoint) ? checkpointEvery : null,
                     AllowFaultInjection = parse.GetValue(faults),
                     ClientTls = clientTls,

@@ -206,9 +206,9 @@ public static partial class RaftKvServer
                 NameOf = NameOf,
                 PreVote = true,
                 CheckQuorum = true,
-                // A member that boots campaigns within one heartbeat to one timeout, not after a whole timeout: after
-                // a restart of every member (etcd does the same), the cluster serves about an election timeout sooner.
-                InitialElectionTickAdvance = electionTicks - 1,
+                // No advance at creation: a member that campaigned before it listened, or before its peers did, lost
+                // that round's answers and its senders backed off (about 1 s more to a leader after a restart of all).
+                // ElectionTickAdvance fast-forwards the timer once both hold.
             },
             TickInterval = TimeSpan.FromMilliseconds(settings.HeartbeatIntervalMs),
             SnapshotEveryEntries = settings.SnapshotCount,
@@ -230,9 +230,12 @@ public static partial class RaftKvServer
         // with "the host was not started" (a gRPC Unknown) meanwhile; as in etcd, clients are served once ready.
         host.Start();
         startup.Mark(StartupTimeline.Phase.Raft);
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Cluster.ElectionTickAdvance.RunAsync(host, transport, electionTicks, settings.InitialElectionTickAdvance, listening.Task, raftLogger, app.Lifetime.ApplicationStopping);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            listening.TrySetResult();
         }
         catch (IOException e)
         {

@@ -55,6 +55,11 @@ public sealed record ServerSettings
     public int MaxLearners { get; init; } = 1;
     /// <summary>Whether the leader promotes a learner by itself once it is in sync (raftkv's own, off by default as in etcd).</summary>
     public bool AutoPromoteLearners { get; init; }
+    /// <summary>
+    /// etcd's --initial-election-tick-advance: once listening, and once enough peers answer to elect, the member's
+    /// election timer is fast-forwarded to one tick short of the timeout (see <see cref="Cluster.ElectionTickAdvance"/>).
+    /// </summary>
+    public bool InitialElectionTickAdvance { get; init; } = true;
     public required bool AllowFaultInjection { get; init; }
     /// <summary>TLS of the https:// client (and HTTP) URLs; null when none is https (see <see cref="Tls.TlsEndpoint"/>).</summary>
     public Tls.TlsEndpoint? ClientTls { get; init; }
