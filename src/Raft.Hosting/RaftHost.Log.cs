@@ -26,6 +26,9 @@ public sealed partial class RaftHost
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "snapshot failed; the log keeps growing; next attempt at applied index {RetryIndex}")]
     private static partial void LogSnapshotFailed(ILogger logger, ulong retryIndex, Exception exception);
 
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "the raft loop keeps its priority (nice {Nice} not set: {Reason})")]
+    private static partial void LogNiceNotSet(ILogger logger, int nice, string reason);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "snapshot at index {Index} discarded: a newer snapshot (index {Current}) arrived from the leader while it was written")]
     private static partial void LogSnapshotSuperseded(ILogger logger, ulong index, ulong current);
 }

@@ -16,6 +16,7 @@ public sealed partial class RaftHost
         var time = _options.TimeProvider;
         var tickTicks = (long)(_options.TickInterval.TotalSeconds * time.TimestampFrequency);
         var nextTick = time.GetTimestamp() + tickTicks;
+        if (_options.LoopThreadNice != 0 && LoopThreadPriority.TrySet(_options.LoopThreadNice) is { } why) LogNiceNotSet(_logger, _options.LoopThreadNice, why);
         try
         {
             while (!_stop.IsCancellationRequested)

@@ -36,6 +36,14 @@ public sealed record RaftHostOptions
     /// <summary>Ticks handled at once after the loop fell behind (e.g. the process was paused); more are skipped.</summary>
     public int MaxCatchUpTicks { get; init; } = 2;
 
+    /// <summary>
+    /// The loop thread's nice value on Linux, -20 to 19 (lower runs sooner); 0, the default, leaves it as it is. The
+    /// loop's longest stalls are not its own work but waits for a core while other threads run (the state machine's
+    /// engine, the clients' requests, other processes): a negative value lets the scheduler run the loop first when it
+    /// wakes. Below 0 needs CAP_SYS_NICE; without it the loop keeps its priority and the host logs why, once.
+    /// </summary>
+    public int LoopThreadNice { get; init; }
+
     /// <summary>Source of time for the tick timer.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -52,5 +60,6 @@ public sealed record RaftHostOptions
         if (ReadRetryInterval <= TimeSpan.Zero || ReadRetryInterval > ReadTimeout)
             throw new ArgumentException($"ReadRetryInterval ({ReadRetryInterval}) must be positive and at most ReadTimeout ({ReadTimeout})", nameof(ReadRetryInterval));
         if (MaxCatchUpTicks <= 0) throw new ArgumentException("MaxCatchUpTicks must be positive", nameof(MaxCatchUpTicks));
+        if (LoopThreadNice is < -20 or > 19) throw new ArgumentException($"LoopThreadNice must be in [-20, 19], was {LoopThreadNice}", nameof(LoopThreadNice));
     }
 }

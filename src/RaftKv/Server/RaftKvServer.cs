@@ -211,6 +211,8 @@ public static partial class RaftKvServer
                 // ElectionTickAdvance fast-forwards the timer once both hold.
             },
             TickInterval = TimeSpan.FromMilliseconds(settings.HeartbeatIntervalMs),
+            // Heartbeats and the snapshot's steps wait for a core behind RocksDB's and the clients' threads otherwise.
+            LoopThreadNice = ServerLimits.RaftLoopNice,
             SnapshotEveryEntries = settings.SnapshotCount,
         }, storage, stateMachine, transport, raftLogger);
         var node = new NodeContext(settings, host, stateMachine, transport);

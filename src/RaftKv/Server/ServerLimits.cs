@@ -49,6 +49,12 @@ public static class ServerLimits
     public static long DefaultQuotaBytes(StoreBackend backend) => backend == StoreBackend.Disk ? 2L << 30 : 1792L * 1024 * 1024;
 
     /// <summary>
+    /// The Raft loop thread's nice value (RaftHostOptions.LoopThreadNice): -10, so a waking loop runs before the
+    /// engine's and the requests' threads. Needs CAP_SYS_NICE; without it a line at start says so and nothing else changes.
+    /// </summary>
+    public const int RaftLoopNice = -10;
+
+    /// <summary>
     /// The default --snapshot-count: etcd 3.6's 10,000 on disk, where a snapshot costs a flush and a few bytes (and
     /// fewer entries kept means a smaller log in memory and a shorter replay); etcd 3.4's 100,000 in memory, where a
     /// snapshot writes the whole store.
